@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* pesd's command line. */
+#pragma once
+
+#include <stdbool.h>
+
+typedef enum PesdAction {
+        PESD_ACTION_RUN,
+        PESD_ACTION_HELP,
+        PESD_ACTION_VERSION,
+} PesdAction;
+
+typedef struct PesdOptions {
+        PesdAction action;
+        int log_level; /* -1: unchanged */
+} PesdOptions;
+
+#define PESD_OPTIONS_NULL { .action = PESD_ACTION_RUN, .log_level = -1 }
+
+/* Parses argv into *o. Returns 0, or -EINVAL after logging what was wrong. */
+int pesd_parse_argv(int argc, char *argv[], PesdOptions *o);
+
+/* Prints the --help text. */
+void pesd_help(void);
