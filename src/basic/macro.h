@@ -3,6 +3,7 @@
 #pragma once
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define _cleanup_(f) __attribute__((cleanup(f)))
@@ -39,6 +40,11 @@ static inline void freep(void *p) {
         free(*(void **) p);
 }
 #define _cleanup_free_ _cleanup_(freep)
+
+static inline void fclosep(FILE **f) {
+        if (*f)
+                (void) fclose(*f);
+}
 
 /* Closes *fd if it is open; errors of close() cannot be acted on here. */
 void closep(int *fd);
