@@ -91,14 +91,20 @@ typedef enum MsgType {
         MSG_ACCEPTED,
         MSG_NACK,
         MSG_NACK_CONFIG, /* the sender's epoch is stale: here is the configuration */
-        MSG_TAKE,        /* handoff: the old holder tells the reserved host to acquire */
+        MSG_TAKE,        /* handoff: the old holder tells the reserved host to acquire;
+                          * .ballot is the old holder's, .value the RESERVED value */
+        MSG_SCAN,        /* a voter recovering a lost disk asks for every name's (bp, v) */
+        MSG_SCAN_REPLY,  /* one name of a scan: .ballot is bp, .value is v */
+        MSG_SCAN_DONE,   /* the end of a scan: every name was sent before it */
         _MSG_TYPE_MAX,
 } MsgType;
 
 typedef enum NackReason {
         NACK_PROMISED,  /* ballot ≤ bp; .ballot carries bp */
         NACK_LIVE,      /* a live LEASE/RESERVED for another host; wait .remaining_usec */
-        NACK_STALE_SEQ, /* an older sequence number at the accepted ballot */
+        NACK_STALE_SEQ, /* an older sequence number at the accepted ballot, or a LEASE
+                         * after FREE/RESERVED at that ballot: the tenure's later
+                         * round got there first */
         _NACK_REASON_MAX,
 } NackReason;
 
