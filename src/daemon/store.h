@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: MIT */
+/* The acceptor's durable state in LMDB: loaded at start, written by a thread that never blocks the event loop. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "core/msg.h"
+
+/*
+ * DESIGN.md "Acceptor state per name" and "Fencing is only as good as its
+ * margins": bp and v are written and synced before the replies they cover leave,
+ * the writes of one loop turn go in one transaction, and the commit (an fsync)
+ * runs on a writer thread that signals the loop when it is done, so the loop
+ * never waits on the disk.
+ *
+ * Use: at start, store_open() then store_load() (synchronous, before the loop
+ * runs). During a loop turn, store_stage() every changed name; at the end of the
+ * turn, store_commit() with a callback that sends the replies waiting for it. The
+ * callbacks run on the event loop, in commit order.
+ */
+typedef struct Store Store;
+
+/* Called once the staged writes are durable (error 0) or failed (-errno). */
+typedef void (*StoreDoneFunc)(Store *s, int error, void *userdata);
+
+/* Called by store_load() for every name found. */
+typedef int (*StoreLoadFunc)(const char *name, const Ballot *bp, const RegValue *v, void *userdata);
+
+/*
+ * Opens (creating if needed) the store in directory dir (file acceptor.mdb) and
+ * starts its writer thread; completions are delivered through event. Reports
+ * whether the store existed before in *ret_existed. -EIO and the like on failure.
+ */
+int store_open(const char *dir, sd_event *event, Store **ret, bool *ret_existed);
+
+/* Waits for every pending commit, stops the thread and closes the store. */
+Store *store_free(Store *s);
+
+/* Calls cb for every stored name; a corrupt record fails with -EBADMSG. */
+int store_load(Store *s, StoreLoadFunc cb, void *userdata);
+
+/*
+ * Node-wide values ("initialised", "incarnation", "host-id"), read and written
+ * synchronously: only at start, before the loop runs. -ENOENT when absent.
+ */
+int store_get_meta(Store *s, const char *key, uint64_t *ret);
+int store_put_meta_sync(Store *s, const char *key, uint64_t value);
+
+/*
+ * Stages the state of name for the next commit (a later stage of the same name
+ * in the same turn replaces the earlier one). -ENAMETOOLONG, -ENOMEM.
+ */
+int store_stage(Store *s, const char *name, const Ballot *bp, const RegValue *v);
+/* Stages a node-wide value for the next commit. */
+int store_stage_meta(Store *s, const char *key, uint64_t value);
+
+/* Whether anything is staged. */
+bool store_has_staged(const Store *s);
+
+/*
+ * Hands the staged writes to the writer thread as one transaction; done runs on
+ * the event loop once they are synced (also when nothing was staged, after the
+ * commits before it). Returns 0 or -ENOMEM.
+ */
+int store_commit(Store *s, StoreDoneFunc done, void *userdata);
+
+/* Commits handed over and not yet reported done. */
+unsigned store_pending(const Store *s);
+
+/* The encoding of one record, exposed for tests: returns the size written. */
+#define STORE_RECORD_SIZE 48
+size_t store_record_encode(uint8_t buf[STORE_RECORD_SIZE], const Ballot *bp, const RegValue *v);
+int store_record_decode(const void *buf, size_t size, Ballot *bp, RegValue *v);
