@@ -105,6 +105,9 @@ int acceptor_handle(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList *out
  */
 int acceptor_timer(Acceptor *a, uint64_t now, ActionList *out);
 
+/* When acceptor_timer() must next run (UINT64_MAX: never; only while recovering). */
+uint64_t acceptor_next_deadline(const Acceptor *a);
+
 /* True once started and not (or no longer) recovering a lost disk. */
 bool acceptor_serving(const Acceptor *a);
 

@@ -15,10 +15,12 @@
  * then group the sends by destination into one batch per peer.
  *
  * Ordering contract: the daemon carries out the actions of a list in order, except
- * that a SEND with after_persist set must not leave before every PERSIST and
- * PERSIST_INIT action appended before it has been written and synced (DESIGN.md
- * "Durable (written and fsync'd — batched with other writes of the same loop turn
- * — before the reply leaves)"). Sends without after_persist may leave at once.
+ * that a SEND with after_persist set must not leave before every PERSIST (other
+ * than seq_only ones) and PERSIST_INIT action the node has produced so far — in
+ * this list or an earlier one — has been written and synced (DESIGN.md "Durable
+ * (written and fsync'd — batched with other writes of the same loop turn — before
+ * the reply leaves)"). When nothing is waiting to be synced it leaves at once.
+ * Sends without after_persist may always leave at once.
  * Messages addressed to the node itself are sent like any other (the daemon loops
  * them back through node_receive()).
  */

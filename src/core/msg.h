@@ -127,4 +127,6 @@ typedef struct PeerMsg {
                                   * LEASE/RESERVED stays live on the acceptor's clock */
         NackReason reason;       /* NACK only */
         VoterConfig config;      /* NACK_CONFIG only */
+        uint64_t scan_count;     /* SCAN_DONE: how many SCAN_REPLY messages (distinct
+                                  * names) the scan sent before it */
 } PeerMsg;

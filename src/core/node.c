@@ -1,0 +1,277 @@
+/* SPDX-License-Identifier: MIT */
+/* A pes host as the core sees it: routes events to its acceptor and to its guards. */
+#include <assert.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/name-table.h"
+#include "core/node.h"
+#include "core/quorum.h"
+
+struct Node {
+        GuardContext ctx;
+        Acceptor *acceptor;
+        NameTable guards;
+};
+
+int node_new(uint16_t self, uint64_t incarnation, const VoterConfig *config,
+             const CoreRng *rng, Node **ret) {
+        Node *n;
+        int r;
+
+        if (!ret)
+                return -EINVAL;
+
+        n = calloc(1, sizeof(Node));
+        if (!n)
+                return -ENOMEM;
+        r = guard_context_init(&n->ctx, self, incarnation, config, rng);
+        if (r < 0) {
+                free(n);
+                return r;
+        }
+        n->acceptor = acceptor_new(self, incarnation, config);
+        if (!n->acceptor) {
+                free(n);
+                return -ENOMEM;
+        }
+        n->guards = NAME_TABLE_NULL;
+        *ret = n;
+        return 0;
+}
+
+Node *node_free(Node *n) {
+        if (!n)
+                return NULL;
+        for (size_t i = 0; i < name_table_size(&n->guards); i++)
+                guard_free(name_table_item(&n->guards, i)->value);
+        name_table_done(&n->guards);
+        acceptor_free(n->acceptor);
+        free(n);
+        return NULL;
+}
+
+int node_acceptor_load(Node *n, const char *name, const Ballot *bp, const RegValue *v) {
+        if (!n)
+                return -EINVAL;
+        return acceptor_load(n->acceptor, name, bp, v);
+}
+
+int node_start(Node *n, AcceptorStart mode, uint64_t now, ActionList *out) {
+        if (!n)
+                return -EINVAL;
+        return acceptor_start(n->acceptor, mode, now, out);
+}
+
+int node_set_config(Node *n, const VoterConfig *config, uint64_t now, ActionList *out) {
+        int r;
+
+        if (!n || !config || !out)
+                return -EINVAL;
+
+        r = acceptor_set_config(n->acceptor, config);
+        if (r < 0)
+                return r;
+        n->ctx.config = *config;
+
+        for (size_t i = 0; i < name_table_size(&n->guards); i++) {
+                r = guard_config_changed(name_table_item(&n->guards, i)->value, now, out);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int node_supervise(Node *n, const char *name, const GuardParams *params, uint64_t now, ActionList *out) {
+        Guard *g;
+        int r;
+
+        if (!n || !name || !out)
+                return -EINVAL;
+
+        g = name_table_get(&n->guards, name);
+        if (!g) {
+                r = guard_new(&n->ctx, name, params, &g);
+                if (r < 0)
+                        return r;
+                r = name_table_put(&n->guards, name, g, NULL);
+                if (r < 0) {
+                        guard_free(g);
+                        return r;
+                }
+        }
+        return guard_campaign(g, now, out);
+}
+
+static Guard *lookup(const Node *n, const char *name) {
+        if (!n || !name)
+                return NULL;
+        return name_table_get(&n->guards, name);
+}
+
+int node_set_candidates(Node *n, const char *name, const RankCandidate *c, size_t n_candidates) {
+        Guard *g = lookup(n, name);
+
+        if (!g)
+                return n && name ? -ENOENT : -EINVAL;
+        return guard_set_candidates(g, c, n_candidates);
+}
+
+#define DEFINE_NAME_CALL(call, guard_call)                                              \
+        int call(Node *n, const char *name, uint64_t now, ActionList *out) {            \
+                Guard *g = lookup(n, name);                                             \
+                                                                                        \
+                if (!out)                                                               \
+                        return -EINVAL;                                                 \
+                if (!g)                                                                 \
+                        return n && name ? -ENOENT : -EINVAL;                           \
+                return guard_call(g, now, out);                                         \
+        }
+
+DEFINE_NAME_CALL(node_release, guard_release)
+DEFINE_NAME_CALL(node_campaign, guard_campaign)
+DEFINE_NAME_CALL(node_unit_stopped, guard_unit_stopped)
+DEFINE_NAME_CALL(node_unit_failed, guard_unit_failed)
+
+int node_move(Node *n, const char *name, uint16_t to, uint64_t now, ActionList *out) {
+        Guard *g = lookup(n, name);
+
+        if (!out)
+                return -EINVAL;
+        if (!g)
+                return n && name ? -ENOENT : -EINVAL;
+        return guard_handoff(g, to, now, out);
+}
+
+int node_receive(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
+        Guard *g;
+
+        if (!n || !m || !out)
+                return -EINVAL;
+        if (memchr(m->name, 0, sizeof(m->name)) == NULL)
+                return -EINVAL;
+
+        switch (m->type) {
+        case MSG_READ:
+        case MSG_PREPARE:
+        case MSG_ACCEPT:
+        case MSG_SCAN:
+        case MSG_SCAN_REPLY:
+        case MSG_SCAN_DONE:
+                return acceptor_handle(n->acceptor, m, now, out);
+
+        case MSG_NACK_CONFIG:
+                if (m->name[0] == 0) {
+                        /* The answer to a scan: tell the daemon, nothing to restart. */
+                        Action *a = action_list_append(out, ACTION_NOTIFY, NULL);
+                        if (!a)
+                                return -ENOMEM;
+                        a->notify.kind = NOTIFY_CONFIG;
+                        a->notify.from = m->from;
+                        a->notify.config = m->config;
+                        a->notify.has_config = true;
+                        return 0;
+                }
+                __attribute__((fallthrough));
+        case MSG_READ_REPLY:
+        case MSG_PROMISE:
+        case MSG_ACCEPTED:
+        case MSG_NACK:
+        case MSG_TAKE:
+                g = name_table_get(&n->guards, m->name);
+                if (!g)
+                        return 0;
+                return guard_receive(g, m, now, out);
+
+        default:
+                return 0;
+        }
+}
+
+int node_timer(Node *n, const char *name, uint64_t now, ActionList *out) {
+        Guard *g;
+
+        if (!n || !out)
+                return -EINVAL;
+        if (!name || name[0] == 0)
+                return acceptor_timer(n->acceptor, now, out);
+        g = name_table_get(&n->guards, name);
+        if (!g)
+                return -ENOENT;
+        return guard_timer(g, now, out);
+}
+
+int node_tick(Node *n, uint64_t now, ActionList *out) {
+        int r;
+
+        if (!n || !out)
+                return -EINVAL;
+
+        if (acceptor_next_deadline(n->acceptor) <= now) {
+                r = acceptor_timer(n->acceptor, now, out);
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < name_table_size(&n->guards); i++) {
+                Guard *g = name_table_item(&n->guards, i)->value;
+
+                if (guard_next_deadline(g) > now)
+                        continue;
+                r = guard_timer(g, now, out);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+uint64_t node_next_deadline(const Node *n) {
+        uint64_t d;
+
+        assert(n);
+
+        d = acceptor_next_deadline(n->acceptor);
+        for (size_t i = 0; i < name_table_size(&n->guards); i++) {
+                uint64_t x = guard_next_deadline(name_table_item(&n->guards, i)->value);
+                if (x < d)
+                        d = x;
+        }
+        return d;
+}
+
+bool node_holds(const Node *n, const char *name, uint64_t now) {
+        const Guard *g = lookup(n, name);
+        return g && guard_holds(g, now);
+}
+
+uint16_t node_self(const Node *n) {
+        assert(n);
+        return n->ctx.self;
+}
+
+const VoterConfig *node_config(const Node *n) {
+        assert(n);
+        return &n->ctx.config;
+}
+
+Guard *node_guard(const Node *n, const char *name) {
+        return lookup(n, name);
+}
+
+size_t node_n_guards(const Node *n) {
+        assert(n);
+        return name_table_size(&n->guards);
+}
+
+Guard *node_guard_at(const Node *n, size_t i) {
+        const NameTableItem *it;
+
+        assert(n);
+        it = name_table_item(&n->guards, i);
+        return it ? it->value : NULL;
+}
+
+Acceptor *node_acceptor(const Node *n) {
+        assert(n);
+        return n->acceptor;
+}
