@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/* pesctl's bus connection, its exit statuses, and D-Bus errors turned into messages a person can act on. */
+#pragma once
+
+#include <systemd/sd-bus.h>
+
+/* Exit statuses of pesctl, as documented in its --help. */
+enum {
+        PESCTL_EXIT_SUCCESS = 0,
+        PESCTL_EXIT_FAILURE = 1,
+        PESCTL_EXIT_USAGE = 2,
+        PESCTL_EXIT_NAME_LOST = 3,
+        PESCTL_EXIT_NO_SUCH_NAME = 4,
+};
+
+/*
+ * Connects to the system bus, or to $DBUS_SYSTEM_BUS_ADDRESS when it is set (as
+ * sd_bus_open_system() does). Logs a failure and returns -errno.
+ */
+int ctl_bus_open(sd_bus **ret);
+
+/*
+ * Logs a failed call of pesd and returns the exit status for it. action says
+ * what failed, as a verb phrase ("acquire", "look up"), name the name it was
+ * about or NULL. error is what the call returned (may be unset), r its -errno.
+ *   org.pes1.Error.NoSuchName             → "No such name: NAME", PESCTL_EXIT_NO_SUCH_NAME
+ *   org.freedesktop.DBus.Error.AccessDenied → "Permission denied: cannot ACTION NAME (run as root).", 1
+ *   ServiceUnknown, NameHasNoOwner, NoReply → "pesd is not running (org.pes1 not on the bus).", 1
+ *   anything else                         → "Failed to ACTION NAME: MESSAGE", 1
+ */
+int ctl_log_bus_error(const sd_bus_error *error, int r, const char *action, const char *name);

@@ -1,0 +1,341 @@
+/* SPDX-License-Identifier: MIT */
+/* Typed calls of pesd's D-Bus API (org.pes1 at /org/pes1, interface org.pes1.Manager) and the values they return. */
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "basic/macro.h"
+#include "ctl/pes-api.h"
+
+void pes_name_done(PesName *n) {
+        if (!n)
+                return;
+        free(n->name);
+        free(n->owner);
+        free(n->state);
+        *n = (PesName) {};
+}
+
+PesName *pes_names_free(PesName *names, size_t n) {
+        for (size_t i = 0; names && i < n; i++)
+                pes_name_done(&names[i]);
+        free(names);
+        return NULL;
+}
+
+static void pes_node_done(PesNode *n) {
+        free(n->name);
+        free(n->address);
+        free(n->role);
+        free(n->state);
+        *n = (PesNode) {};
+}
+
+PesNode *pes_nodes_free(PesNode *nodes, size_t n) {
+        for (size_t i = 0; nodes && i < n; i++)
+                pes_node_done(&nodes[i]);
+        free(nodes);
+        return NULL;
+}
+
+void pes_manager_done(PesManager *m) {
+        if (!m)
+                return;
+        free(m->node_name);
+        free(m->version);
+        *m = (PesManager) {};
+}
+
+bool pes_name_is_valid(const char *s) {
+        size_t n;
+
+        if (!s)
+                return false;
+        n = strlen(s);
+        if (n == 0 || n > PES_NAME_MAX)
+                return false;
+        for (const char *c = s; *c; c++)
+                if (*c < ' ' || *c > '~' || *c == '/')
+                        return false;
+        return true;
+}
+
+/* Copies the strings of a row; all or nothing. */
+static int strdup_all(char **a, const char *sa, char **b, const char *sb, char **c, const char *sc) {
+        *a = strdup(sa);
+        *b = strdup(sb);
+        *c = strdup(sc);
+        if (*a && *b && *c)
+                return 0;
+        free(*a);
+        free(*b);
+        free(*c);
+        *a = *b = *c = NULL;
+        return -ENOMEM;
+}
+
+static int call(sd_bus *bus, const char *member, sd_bus_error *error, sd_bus_message **reply,
+                const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, member);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_call(bus, m, 0, error, reply);
+        return r < 0 ? r : 0;
+}
+
+int pes_get_manager(sd_bus *bus, PesManager *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        _cleanup_(pes_manager_done) PesManager m = {};
+        const char *key;
+        int r;
+
+        assert(bus);
+        assert(ret);
+
+        r = sd_bus_call_method(bus, PES_BUS_NAME, PES_BUS_PATH, "org.freedesktop.DBus.Properties",
+                               "GetAll", error, &reply, "s", PES_BUS_INTERFACE);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "{sv}");
+        if (r < 0)
+                return r;
+        while ((r = sd_bus_message_enter_container(reply, 'e', "sv")) > 0) {
+                char **target = NULL;
+                const char *s;
+                int b;
+
+                r = sd_bus_message_read(reply, "s", &key);
+                if (r < 0)
+                        return r;
+
+                if (strcmp(key, "NodeName") == 0)
+                        target = &m.node_name;
+                else if (strcmp(key, "Version") == 0)
+                        target = &m.version;
+
+                if (target) {
+                        r = sd_bus_message_read(reply, "v", "s", &s);
+                        if (r < 0)
+                                return r;
+                        free(*target);
+                        *target = strdup(s);
+                        if (!*target)
+                                return -ENOMEM;
+                } else if (strcmp(key, "Quorate") == 0) {
+                        r = sd_bus_message_read(reply, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        m.quorate = b;
+                } else {
+                        /* Properties added after this client was written are skipped. */
+                        r = sd_bus_message_skip(reply, "v");
+                        if (r < 0)
+                                return r;
+                }
+
+                r = sd_bus_message_exit_container(reply);
+                if (r < 0)
+                        return r;
+        }
+        if (r < 0)
+                return r;
+        r = sd_bus_message_exit_container(reply);
+        if (r < 0)
+                return r;
+
+        if (!m.node_name || !m.version)
+                return -EBADMSG;
+
+        *ret = m;
+        m = (PesManager) {};
+        return 0;
+}
+
+int pes_lookup(sd_bus *bus, const char *name, uint64_t flags, PesName *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        const char *owner, *state;
+        uint64_t token, lease;
+        PesName n = {};
+        int r;
+
+        assert(bus);
+        assert(name);
+        assert(ret);
+
+        r = call(bus, "Lookup", error, &reply, "st", name, flags);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "stst", &owner, &token, &state, &lease);
+        if (r < 0)
+                return r;
+
+        n.token = token;
+        n.lease_remaining = lease;
+        r = strdup_all(&n.name, name, &n.owner, owner, &n.state, state);
+        if (r < 0)
+                return r;
+        *ret = n;
+        return 0;
+}
+
+int pes_list_names(sd_bus *bus, PesName **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PesName *names = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(bus);
+        assert(ret);
+        assert(ret_n);
+
+        r = call(bus, "ListNames", error, &reply, NULL);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sststb)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *name, *owner, *state;
+                uint64_t token, lease;
+                PesName *a;
+                int here;
+
+                r = sd_bus_message_read(reply, "(sststb)", &name, &owner, &token, &state, &lease, &here);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+
+                a = reallocarray(names, n + 1, sizeof(PesName));
+                if (!a) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                names = a;
+                names[n] = (PesName) { .token = token, .lease_remaining = lease, .here = here };
+                r = strdup_all(&names[n].name, name, &names[n].owner, owner, &names[n].state, state);
+                if (r < 0)
+                        goto fail;
+                n++;
+        }
+
+        *ret = names;
+        *ret_n = n;
+        return 0;
+
+fail:
+        pes_names_free(names, n);
+        return r;
+}
+
+int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PesNode *nodes = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(bus);
+        assert(ret);
+        assert(ret_n);
+
+        r = call(bus, "ListNodes", error, &reply, NULL);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(sqssst)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *name, *address, *role, *state;
+                uint64_t since;
+                uint16_t id;
+                PesNode *a;
+
+                r = sd_bus_message_read(reply, "(sqssst)", &name, &id, &address, &role, &state, &since);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+
+                a = reallocarray(nodes, n + 1, sizeof(PesNode));
+                if (!a) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                nodes = a;
+                nodes[n] = (PesNode) { .id = id, .since_contact = since };
+                nodes[n].name = strdup(name);
+                if (!nodes[n].name) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                /* Counted now, so that fail: frees the name copied above. */
+                n++;
+                r = strdup_all(&nodes[n - 1].address, address, &nodes[n - 1].role, role,
+                               &nodes[n - 1].state, state);
+                if (r < 0)
+                        goto fail;
+        }
+
+        *ret = nodes;
+        *ret_n = n;
+        return 0;
+
+fail:
+        pes_nodes_free(nodes, n);
+        return r;
+}
+
+int pes_release(sd_bus *bus, const char *name, sd_bus_error *error) {
+        assert(bus);
+        assert(name);
+
+        return call(bus, "Release", error, NULL, "s", name);
+}
+
+int pes_new_acquire(sd_bus *bus, const char *name, sd_bus_message **ret) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        assert(bus);
+        assert(name);
+        assert(ret);
+
+        r = sd_bus_message_new_method_call(bus, &m, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, "Acquire");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", name);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+int pes_read_acquire_reply(sd_bus_message *reply, uint64_t *ret_token) {
+        assert(reply);
+        assert(ret_token);
+
+        return sd_bus_message_read(reply, "t", ret_token);
+}
+
+int pes_read_owner_changed(sd_bus_message *m, const char **ret_name, const char **ret_owner,
+                           uint64_t *ret_token) {
+        assert(m);
+
+        return sd_bus_message_read(m, "sst", ret_name, ret_owner, ret_token);
+}

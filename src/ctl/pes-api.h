@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/* Typed calls of pesd's D-Bus API (org.pes1 at /org/pes1, interface org.pes1.Manager) and the values they return. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+
+#include "basic/time-util.h"
+
+#define PES_BUS_NAME "org.pes1"
+#define PES_BUS_PATH "/org/pes1"
+#define PES_BUS_INTERFACE "org.pes1.Manager"
+
+#define PES_ERROR_NO_SUCH_NAME "org.pes1.Error.NoSuchName"
+
+/* Lookup flags (dbus/org.pes1.Manager.xml): without flags, a majority read. */
+#define PES_LOOKUP_LOCAL UINT64_C(1)
+
+/* The longest name pesd accepts, in bytes. */
+#define PES_NAME_MAX 255u
+
+/* One row of ListNames, or the answer of Lookup (which leaves here false). */
+typedef struct PesName {
+        char *name;
+        char *owner; /* a node name, "" when nobody holds the name */
+        uint64_t token;
+        char *state; /* free, held, reserved, unknown */
+        usec_t lease_remaining;
+        bool here;
+} PesName;
+
+/* One row of ListNodes. */
+typedef struct PesNode {
+        char *name;
+        uint16_t id;
+        char *address;
+        char *role;  /* voter, candidate */
+        char *state; /* self, alive, dead, unknown */
+        usec_t since_contact; /* USEC_INFINITY: never */
+} PesNode;
+
+/* The properties of org.pes1.Manager. */
+typedef struct PesManager {
+        char *node_name;
+        char *version;
+        bool quorate;
+} PesManager;
+
+void pes_name_done(PesName *n);
+PesName *pes_names_free(PesName *names, size_t n);
+PesNode *pes_nodes_free(PesNode *nodes, size_t n);
+void pes_manager_done(PesManager *m);
+
+/*
+ * True if s is a name pesd can hold: 1–255 bytes of printable ASCII (space to
+ * '~'), without '/'. A slash is refused because names become file names under
+ * /run/pes.
+ */
+bool pes_name_is_valid(const char *s);
+
+/*
+ * The calls. Each returns 0 and fills its result, or a negative errno with error
+ * set to what the bus or pesd answered (for the caller to turn into a message).
+ */
+int pes_get_manager(sd_bus *bus, PesManager *ret, sd_bus_error *error);
+int pes_lookup(sd_bus *bus, const char *name, uint64_t flags, PesName *ret, sd_bus_error *error);
+int pes_list_names(sd_bus *bus, PesName **ret, size_t *ret_n, sd_bus_error *error);
+int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *error);
+int pes_release(sd_bus *bus, const char *name, sd_bus_error *error);
+
+/* Creates the Acquire call for name, for sending with a timeout of the caller's choice
+ * (Acquire waits while another holder has the name). */
+int pes_new_acquire(sd_bus *bus, const char *name, sd_bus_message **ret);
+
+/* Reads the fencing token from the reply of Acquire. */
+int pes_read_acquire_reply(sd_bus_message *reply, uint64_t *ret_token);
+
+/* Reads an OwnerChanged signal. The strings point into m. */
+int pes_read_owner_changed(sd_bus_message *m, const char **ret_name, const char **ret_owner,
+                           uint64_t *ret_token);
