@@ -95,7 +95,7 @@ int main(int argc, char *argv[]) {
         struct sigaction sa = { .sa_handler = on_stop };
         char host[HOST_NAME_MAX + 1] = {};
         const char *path, *token_env;
-        uint64_t token = 0, interval_ms = 10, next, ticked;
+        uint64_t token = 0, interval_ms = 10, next, ticked = 0;
         struct timespec now;
         int c, fd, r;
 
