@@ -122,7 +122,9 @@ typedef struct PeerMsg {
         char name[PES_NAME_MAX + 1];
         Ballot ballot;           /* PREPARE, ACCEPT, PROMISE, ACCEPTED: b;
                                   * NACK, READ_REPLY: the acceptor's bp */
-        RegValue value;          /* ACCEPT: proposed; PROMISE, READ_REPLY: accepted */
+        RegValue value;          /* ACCEPT: proposed; PROMISE, READ_REPLY, ACCEPTED, NACK:
+                                  * the acceptor's accepted value (ACCEPTED echoes the
+                                  * seq it acknowledges; NACK_LIVE names the live holder) */
         uint64_t remaining_usec; /* READ_REPLY, PROMISE, NACK_LIVE: how long the accepted
                                   * LEASE/RESERVED stays live on the acceptor's clock */
         NackReason reason;       /* NACK only */

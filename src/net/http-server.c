@@ -689,6 +689,10 @@ static void request_answered(HttpPeerRequest *req) {
         if (was_suspended) {
                 suspended_unlink(req->server, req);
                 MHD_resume_connection(req->connection);
+                /* Nothing wakes the epoll fd for a resumed connection: run MHD on the
+                 * next loop iteration, or the answer waits for unrelated traffic. */
+                (void) sd_event_source_set_time_relative(req->server->timer, 0);
+                (void) sd_event_source_set_enabled(req->server->timer, SD_EVENT_ONESHOT);
         }
 }
 
