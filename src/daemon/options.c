@@ -6,17 +6,37 @@
 #include <stdio.h>
 
 #include "basic/log.h"
+#include "config.h"
 #include "daemon/options.h"
 
 void pesd_help(void) {
         printf("pesd [OPTIONS...]\n"
                "\n"
-               "The pes daemon: keeps a systemd unit running on exactly one host of a cluster.\n"
+               "The pes daemon: agrees with its peers on one owner for each name, and lets\n"
+               "local programs hold cluster-wide names over D-Bus (org.pes1).\n"
                "\n"
                "Options:\n"
                "  -h --help              Show this help\n"
                "     --version           Show the version\n"
-               "     --log-level=LEVEL   Log messages up to LEVEL (err, warning, notice, info, debug)\n");
+               "  -c --config=FILE       Read FILE instead of " PES_SYSCONFDIR "/pesd.conf\n"
+               "     --log-level=LEVEL   Log messages up to LEVEL (err, warning, notice, info, debug)\n"
+               "\n"
+               "Configuration (INI; every key is optional):\n"
+               "  [Cluster]\n"
+               "  Name=NAME              The cluster's name (hosts of other clusters are never counted)\n"
+               "  NodeName=NAME          This host's name in Peers= (default: the host name)\n"
+               "  Listen=ADDR[:PORT]     Peer port (default: 127.0.0.1:7480 alone, ADDR of Peers= otherwise)\n"
+               "  Peers=NAME@ADDR[:PORT] ...  Every host of the cluster, this one included (at most 7)\n"
+               "  KeyFile=PATH           The cluster key (pesctl keygen), needed with Peers=\n"
+               "  HeartbeatSec=DURATION  Heartbeat H (default 1s); leases last 3H\n"
+               "  [Paths]\n"
+               "  StateDir=PATH          Durable state (default " PES_STATEDIR ")\n"
+               "  RuntimeDir=PATH        Runtime files (default " PES_RUNTIMEDIR ")\n"
+               "  [TLS]\n"
+               "  Certificate=, Key=, CA=  PEM files: TLS between peers, verified both ways\n"
+               "\n"
+               "Without a configuration file pesd runs a one-node cluster on 127.0.0.1.\n"
+               "A line that does not parse stops pesd with FILE:LINE: reason, exit status 1.\n");
 }
 
 int pesd_parse_argv(int argc, char *argv[], PesdOptions *o) {
@@ -25,6 +45,7 @@ int pesd_parse_argv(int argc, char *argv[], PesdOptions *o) {
                 { "help", no_argument, NULL, 'h' },
                 { "version", no_argument, NULL, ARG_VERSION },
                 { "log-level", required_argument, NULL, ARG_LOG_LEVEL },
+                { "config", required_argument, NULL, 'c' },
                 {},
         };
         int c;
@@ -33,13 +54,16 @@ int pesd_parse_argv(int argc, char *argv[], PesdOptions *o) {
 
         optind = 0; /* reset getopt, so that repeated calls parse afresh */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "h", options, NULL)) >= 0)
+        while ((c = getopt_long(argc, argv, "hc:", options, NULL)) >= 0)
                 switch (c) {
                 case 'h':
                         o->action = PESD_ACTION_HELP;
                         break;
                 case ARG_VERSION:
                         o->action = PESD_ACTION_VERSION;
+                        break;
+                case 'c':
+                        o->config_file = optarg;
                         break;
                 case ARG_LOG_LEVEL:
                         o->log_level = log_level_from_string(optarg);

@@ -13,9 +13,10 @@ typedef enum PesdAction {
 typedef struct PesdOptions {
         PesdAction action;
         int log_level; /* -1: unchanged */
+        const char *config_file; /* --config=FILE; NULL: the default */
 } PesdOptions;
 
-#define PESD_OPTIONS_NULL { .action = PESD_ACTION_RUN, .log_level = -1 }
+#define PESD_OPTIONS_NULL { .action = PESD_ACTION_RUN, .log_level = -1, .config_file = NULL }
 
 /* Parses argv into *o. Returns 0, or -EINVAL after logging what was wrong. */
 int pesd_parse_argv(int argc, char *argv[], PesdOptions *o);

@@ -1,0 +1,1190 @@
+/* SPDX-License-Identifier: MIT */
+/* pesd's manager: builds the daemon, runs one loop turn per event, and carries out the core's actions. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "basic/time-util.h"
+#include "core/lease.h"
+#include "core/quorum.h"
+#include "daemon/manager.h"
+#include "net/http-client.h"
+
+#define PEER_PATH "/v1/peer/batch"
+/* Lookup round ids carry this bit, so replies to them never reach a guard; the core
+ * numbers its rounds incarnation·2³² + n, far below it, and the wire carries at most 2⁶³−1. */
+#define LOOKUP_ROUND_BIT (UINT64_C(1) << 62)
+#define LOOKUP_TIMEOUT_USEC (2 * USEC_PER_SEC)
+/* How long a SIGTERM waits for held names to be released before exiting anyway. */
+#define SHUTDOWN_GRACE_HEARTBEATS 3
+
+typedef struct Loopback {
+        PeerMsg msg;
+        struct Loopback *next;
+} Loopback;
+
+/* Replies and sends that wait for the store's commit (DESIGN.md: synced before the reply leaves). */
+typedef struct Waiting {
+        Manager *manager;
+        HttpPeerRequest *request; /* answered with .replies once synced (NULL: none) */
+        PeerMsg *replies;
+        size_t n_replies, allocated_replies;
+        PeerMsg *sends; /* other messages that waited for the sync */
+        uint16_t *send_to;
+        size_t n_sends, allocated_sends;
+} Waiting;
+
+/* A majority READ for Lookup. */
+typedef struct LookupRound {
+        Manager *manager;
+        uint64_t round;
+        char name[PES_NAME_MAX + 1];
+        sd_bus_message *call;
+        sd_event_source *timeout;
+        unsigned answers;
+        uint16_t answered[PES_VOTERS_MAX];
+        PeerMsg best; /* the READ_REPLY with the highest (ba, seq) */
+        struct LookupRound *next;
+} LookupRound;
+
+uint64_t manager_now(const Manager *m) {
+        return now_unslewed();
+}
+
+static uint64_t peers_now(void *userdata) {
+        return manager_now(userdata);
+}
+
+static uint64_t rng_next(void *userdata) {
+        uint64_t v;
+
+        /* getrandom() without flags blocks only before the kernel pool is
+         * initialised at boot; afterwards it never fails for 8 bytes. */
+        if (getrandom(&v, sizeof v, 0) != sizeof v)
+                abort();
+        return v;
+}
+
+static uint64_t fnv1a(const char *s, uint64_t h) {
+        for (; *s; s++) {
+                h ^= (unsigned char) *s;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return h;
+}
+
+const char *manager_host_name(const Manager *m, uint16_t id) {
+        Peer *p = peers_find(m->peers, id);
+
+        return p ? p->name : "unknown";
+}
+
+uint16_t manager_host_id(const Manager *m, const char *name) {
+        Peer *p = peers_find_name(m->peers, name);
+
+        return p ? p->id : PES_HOST_NONE;
+}
+
+static bool is_reply(MsgType t) {
+        switch (t) {
+        case MSG_READ_REPLY:
+        case MSG_PROMISE:
+        case MSG_ACCEPTED:
+        case MSG_NACK:
+        case MSG_NACK_CONFIG:
+        case MSG_SCAN_REPLY:
+        case MSG_SCAN_DONE:
+                return true;
+        default:
+                return false;
+        }
+}
+
+static void header_fill(const Manager *m, WireHeader *h) {
+        *h = (WireHeader){
+                .version = WIRE_PROTOCOL_VERSION,
+                .cluster_id = m->cluster_id,
+                .voters_hash = m->voters.epoch.hash,
+                .from = m->self,
+                .incarnation = m->incarnation,
+                .epoch = m->voters.epoch,
+        };
+}
+
+/* ---- names, as this host sees them ---- */
+
+bool manager_name_view(const Manager *m, const char *name, NameView *ret) {
+        Acceptor *a = node_acceptor(m->node);
+        const AcceptorEntry *e = a ? acceptor_lookup(a, name) : NULL;
+        Guard *g = node_guard(m->node, name);
+        uint64_t now = manager_now(m);
+
+        if (!e && !g)
+                return false;
+        *ret = (NameView){ .name = e ? e->name : guard_name(g) };
+        if (e && e->v.kind != VALUE_FREE) {
+                ret->holder = e->v.holder;
+                ret->kind = e->v.kind;
+                ret->token = e->v.token;
+                ret->remaining_usec = acceptor_entry_remaining(e, now);
+        }
+        if (g && guard_lease_valid(g, now)) {
+                /* This host holds it: its own view is the freshest there is. */
+                ret->holder = m->self;
+                ret->kind = VALUE_LEASE;
+                ret->token = guard_token(g);
+                ret->remaining_usec = guard_valid(g) - now;
+                ret->held_here = true;
+        }
+        return true;
+}
+
+static size_t names_held(const Manager *m) {
+        size_t k = 0;
+        uint64_t now = manager_now(m);
+
+        for (size_t i = 0; i < node_n_guards(m->node); i++)
+                if (guard_lease_valid(node_guard_at(m->node, i), now))
+                        k++;
+        return k;
+}
+
+static void update_status(Manager *m) {
+        Acceptor *a = node_acceptor(m->node);
+        char status[256];
+
+        snprintf(status, sizeof status, "owner of %zu/%zu names, %s, %zu/%zu peers", names_held(m),
+                 a ? acceptor_n_entries(a) : node_n_guards(m->node), m->quorate ? "quorate" : "not quorate",
+                 peers_alive(m->peers, false), peers_count(m->peers));
+        if (strcmp(status, m->status) == 0)
+                return;
+        memcpy(m->status, status, sizeof status);
+        (void) sd_notifyf(false, "STATUS=%s", status);
+}
+
+static void update_quorate(Manager *m) {
+        bool q = peers_alive(m->peers, true) >= voter_config_accept_quorum(&m->voters);
+
+        if (q == m->quorate)
+                return;
+        m->quorate = q;
+        log_info("%s", q ? "Quorate: a majority of voters answers." : "Not quorate: a majority of voters is not answering.");
+        bus_api_emit_quorate_changed(m);
+}
+
+/* Every alive host may campaign for a name held by bus clients; the rank only orders them. */
+static void update_candidates(Manager *m, const char *name) {
+        RankCandidate c[PES_HOST_MAX < 64 ? PES_HOST_MAX : 64];
+        size_t n = 0;
+
+        for (size_t i = 0; i < peers_count(m->peers) && n < ELEMENTSOF(c); i++) {
+                Peer *p = peers_at(m->peers, i);
+
+                if (p->state == PEER_ALIVE || p->state == PEER_SELF)
+                        c[n++] = (RankCandidate){ .host = p->id, .weight = 1 };
+        }
+        if (name) {
+                (void) node_set_candidates(m->node, name, c, n);
+                return;
+        }
+        for (size_t i = 0; i < node_n_guards(m->node); i++)
+                (void) node_set_candidates(m->node, guard_name(node_guard_at(m->node, i)), c, n);
+}
+
+/* ---- bus holds ---- */
+
+static BusHold *hold_find(Manager *m, const char *name, const char *client) {
+        for (BusHold *h = m->holds; h; h = h->next)
+                if (strcmp(h->name, name) == 0 && (!client || strcmp(h->client, client) == 0))
+                        return h;
+        return NULL;
+}
+
+static BusHold *hold_waiting(Manager *m, const char *name) {
+        for (BusHold *h = m->holds; h; h = h->next)
+                if (strcmp(h->name, name) == 0 && !h->held)
+                        return h;
+        return NULL;
+}
+
+static void hold_remove(Manager *m, BusHold *h) {
+        for (BusHold **i = &m->holds; *i; i = &(*i)->next)
+                if (*i == h) {
+                        *i = h->next;
+                        break;
+                }
+        sd_bus_message_unref(h->pending);
+        free(h->name);
+        free(h->client);
+        free(h);
+}
+
+int manager_acquire_for_client(Manager *m, const char *name, sd_bus_message *call) {
+        const char *client = sd_bus_message_get_sender(call);
+        uint64_t now = manager_now(m);
+        Guard *g;
+        BusHold *h;
+        int r;
+
+        if (!client)
+                return -EINVAL;
+        if (hold_find(m, name, client))
+                return -EBUSY;
+
+        h = calloc(1, sizeof *h);
+        if (!h)
+                return -ENOMEM;
+        h->name = strdup(name);
+        h->client = strdup(client);
+        if (!h->name || !h->client) {
+                free(h->name);
+                free(h->client);
+                free(h);
+                return -ENOMEM;
+        }
+        h->pending = sd_bus_message_ref(call);
+        /* Appended at the end: waiters are served in the order they asked. */
+        BusHold **tail = &m->holds;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = h;
+
+        g = node_guard(m->node, name);
+        if (!g) {
+                r = node_supervise(m->node, name, NULL, now, &m->actions);
+                if (r >= 0)
+                        update_candidates(m, name);
+        } else if (guard_state(g) == GUARD_IDLE)
+                r = node_campaign(m->node, name, now, &m->actions);
+        else
+                r = 0; /* campaigning, holding for another client, or releasing */
+        if (r < 0) {
+                hold_remove(m, h);
+                return r;
+        }
+        log_emit(LOG_INFO, 0, LOG_FIELDS("PES_NAME=%s"), "Client %s asks for %s.", client, name);
+        return manager_flush(m);
+}
+
+/* The holder of a name let go: free it so that the next waiter (anywhere) gets it. */
+static int hold_let_go(Manager *m, BusHold *h, const char *why) {
+        uint64_t now = manager_now(m);
+        char *name = strdup(h->name);
+        bool was_held = h->held;
+        int r = 0;
+
+        if (!name)
+                return -ENOMEM;
+        if (h->pending)
+                (void) sd_bus_reply_method_errorf(h->pending, "org.pes1.Error.NotHeld", "%s before %s was acquired.",
+                                                  why, h->name);
+        hold_remove(m, h);
+
+        if (was_held || !hold_waiting(m, name))
+                r = node_release(m->node, name, now, &m->actions);
+        free(name);
+        return r;
+}
+
+int manager_release_for_client(Manager *m, const char *name, const char *client) {
+        BusHold *h = client ? hold_find(m, name, client) : NULL;
+        int r;
+
+        if (!h)
+                return -ENOENT;
+        r = hold_let_go(m, h, "Released");
+        if (r < 0)
+                return r;
+        return manager_flush(m);
+}
+
+void manager_client_gone(Manager *m, const char *client) {
+        bool any = false;
+
+        for (BusHold *h = m->holds, *next; h; h = next) {
+                next = h->next;
+                if (strcmp(h->client, client) != 0)
+                        continue;
+                log_info("Client %s left the bus; releasing %s.", client, h->name);
+                (void) hold_let_go(m, h, "Disconnected");
+                any = true;
+        }
+        if (any)
+                (void) manager_flush(m);
+}
+
+/* ---- what the core asks for ---- */
+
+static void log_owner(int level, const char *name, uint64_t token, const char *owner, const char *format, ...)
+        _printf_(5, 6);
+static void log_owner(int level, const char *name, uint64_t token, const char *owner, const char *format, ...) {
+        char f_name[PES_NAME_MAX + 16], f_token[48], f_owner[96], message[512];
+        va_list ap;
+
+        snprintf(f_name, sizeof f_name, "PES_NAME=%s", name);
+        snprintf(f_token, sizeof f_token, "PES_TOKEN=%" PRIu64, token);
+        snprintf(f_owner, sizeof f_owner, "PES_OWNER=%s", owner);
+        va_start(ap, format);
+        vsnprintf(message, sizeof message, format, ap);
+        va_end(ap);
+        log_emit(level, 0, LOG_FIELDS(f_name, f_token, f_owner), "%s", message);
+}
+
+/* START_UNIT for a name held by a bus client: the first waiter gets it. */
+static void do_start(Manager *m, const Action *a) {
+        BusHold *h = hold_waiting(m, a->name);
+        int r;
+
+        if (!h) {
+                /* Nobody waits any more (the client left while we campaigned). */
+                (void) node_release(m->node, a->name, manager_now(m), &m->actions);
+                return;
+        }
+        h->held = true;
+        h->token = a->start.token;
+        r = sd_bus_reply_method_return(h->pending, "t", h->token);
+        if (r < 0)
+                log_warning_errno(r, "Cannot answer %s's Acquire of %s: %m", h->client, a->name);
+        h->pending = sd_bus_message_unref(h->pending);
+}
+
+/* STOP_UNIT: a bus client cannot be stopped by us; it is told (OwnerChanged) and its hold ends. */
+static void do_stop(Manager *m, const Action *a) {
+        for (BusHold *h = m->holds, *next; h; h = next) {
+                next = h->next;
+                if (h->held && strcmp(h->name, a->name) == 0)
+                        hold_remove(m, h);
+        }
+        bus_api_emit_owner_changed(m, a->name, PES_HOST_NONE, 0);
+        (void) node_unit_stopped(m->node, a->name, manager_now(m), &m->actions);
+}
+
+static void do_notify(Manager *m, const Action *a) {
+        const char *self = manager_host_name(m, m->self);
+
+        switch (a->notify.kind) {
+        case NOTIFY_ACQUIRED:
+                m->metrics.acquired++;
+                log_owner(LOG_INFO, a->name, a->notify.token, self, "Acquired %s with fencing token %" PRIu64 ".",
+                          a->name, a->notify.token);
+                bus_api_emit_owner_changed(m, a->name, m->self, a->notify.token);
+                break;
+        case NOTIFY_LOST:
+                m->metrics.lost++;
+                if (a->notify.reason == LOST_FENCED)
+                        m->metrics.fenced++;
+                log_owner(a->notify.reason == LOST_FENCED ? LOG_WARNING : LOG_INFO, a->name, a->notify.token,
+                          self, "No longer holds %s (token %" PRIu64 "): %s.", a->name, a->notify.token,
+                          lost_reason_to_string(a->notify.reason));
+                break;
+        case NOTIFY_OWNER:
+                if (a->notify.holder != m->self)
+                        bus_api_emit_owner_changed(m, a->name,
+                                                   a->notify.value_kind == VALUE_LEASE ? a->notify.holder : PES_HOST_NONE,
+                                                   a->notify.value_kind == VALUE_LEASE ? a->notify.token : 0);
+                break;
+        case NOTIFY_RELEASED:
+                /* The name is free: a local client still waiting campaigns again. */
+                if (hold_waiting(m, a->name))
+                        (void) node_campaign(m->node, a->name, manager_now(m), &m->actions);
+                break;
+        case NOTIFY_CONFIG:
+                log_warning("Host %s has another voter configuration than ours.", manager_host_name(m, a->notify.from));
+                break;
+        default:
+                break;
+        }
+}
+
+static int waiting_add(PeerMsg **array, size_t *n, size_t *allocated, const PeerMsg *msg) {
+        if (*n == *allocated) {
+                size_t k = *allocated ? *allocated * 2 : 8;
+                PeerMsg *grown = reallocarray(*array, k, sizeof *grown);
+
+                if (!grown)
+                        return -ENOMEM;
+                *array = grown;
+                *allocated = k;
+        }
+        (*array)[(*n)++] = *msg;
+        return 0;
+}
+
+static void loopback_add(Manager *m, const PeerMsg *msg) {
+        Loopback *l = calloc(1, sizeof *l);
+
+        if (!l) {
+                log_error("Out of memory; a message to self is lost (the core retries).");
+                return;
+        }
+        l->msg = *msg;
+        if (m->loop_tail)
+                m->loop_tail->next = l;
+        else
+                m->loop_head = l;
+        m->loop_tail = l;
+        (void) sd_event_source_set_enabled(m->loop_source, SD_EVENT_ONESHOT);
+}
+
+static void send_now(Manager *m, uint16_t to, const PeerMsg *msg) {
+        int r;
+
+        metrics_count_send(&m->metrics, msg, &m->last_counted_round);
+        if (to == m->self) {
+                loopback_add(m, msg);
+                return;
+        }
+        r = peers_queue(m->peers, to, msg);
+        if (r < 0)
+                log_debug_errno(r, "Cannot queue a message for host %u: %m", to);
+}
+
+static Waiting *waiting_new(Manager *m) {
+        Waiting *w = calloc(1, sizeof *w);
+
+        if (w)
+                w->manager = m;
+        return w;
+}
+
+static void waiting_free(Waiting *w);
+static inline void waiting_freep(Waiting **w) {
+        waiting_free(*w);
+}
+
+static void waiting_free(Waiting *w) {
+        if (!w)
+                return;
+        /* A request is answered exactly once: one still open here gets an error. */
+        if (w->request)
+                (void) http_peer_request_fail(w->request, -EIO);
+        free(w->replies);
+        free(w->sends);
+        free(w->send_to);
+        free(w);
+}
+
+static int waiting_add_send(Waiting *w, uint16_t to, const PeerMsg *msg) {
+        if (w->n_sends == w->allocated_sends) {
+                size_t k = w->allocated_sends ? w->allocated_sends * 2 : 8;
+                PeerMsg *s = reallocarray(w->sends, k, sizeof *s);
+                uint16_t *t;
+
+                if (!s)
+                        return -ENOMEM;
+                w->sends = s;
+                t = reallocarray(w->send_to, k, sizeof *t);
+                if (!t)
+                        return -ENOMEM;
+                w->send_to = t;
+                w->allocated_sends = k;
+        }
+        w->sends[w->n_sends] = *msg;
+        w->send_to[w->n_sends++] = to;
+        return 0;
+}
+
+static void answer_request(Manager *m, HttpPeerRequest *req, const PeerMsg *replies, size_t n) {
+        WireHeader h;
+        NetError err = {};
+        int r;
+
+        header_fill(m, &h);
+        for (size_t i = 0; i < n; i++)
+                metrics_count_send(&m->metrics, &replies[i], &m->last_counted_round);
+        r = http_peer_request_reply(req, &h, replies, n, &err);
+        if (r < 0)
+                log_warning_errno(r, "Cannot answer a peer request: %s", err.text);
+}
+
+/* Sends what waited for a sync; the request, if any, gets its answer. */
+static void waiting_release(Manager *m, Waiting *w) {
+        if (w->request) {
+                answer_request(m, w->request, w->replies, w->n_replies);
+                w->request = NULL;
+        }
+        for (size_t i = 0; i < w->n_sends; i++)
+                send_now(m, w->send_to[i], &w->sends[i]);
+        waiting_free(w);
+}
+
+static void rearm_timer(Manager *m);
+static void maybe_finish_shutdown(Manager *m);
+
+static void on_commit_done(Store *s, int error, void *userdata) {
+        Waiting *w = userdata;
+        Manager *m = w->manager;
+
+        if (error < 0) {
+                /* The core believes the state is durable; it is not. Replying now could
+                 * break a promise after a restart, so stop: a restart reloads what is. */
+                log_error_errno(error, "Cannot write the acceptor state to %s: %m; exiting.", m->config.state_dir);
+                waiting_free(w);
+                m->exit_code = error;
+                (void) sd_event_exit(m->event, error);
+                return;
+        }
+        log_debug("Synced; answering %s with %zu replies, sending %zu more.", w->request ? "a request" : "no request",
+                  w->n_replies, w->n_sends);
+        waiting_release(m, w);
+        (void) peers_flush(m->peers, manager_now(m));
+        rearm_timer(m);
+}
+
+int manager_flush(Manager *m) {
+        _cleanup_(waiting_freep) Waiting *w = NULL;
+        bool must_sync = false;
+        int r;
+
+        w = waiting_new(m);
+        if (!w)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        if (m->current_request) {
+                w->request = m->current_request;
+                m->current_request = NULL;
+        }
+
+        /* The handlers below may append actions (a bus client told to stop is
+         * reported stopped at once), so walk by index over a growing list. */
+        for (size_t i = 0; i < m->actions.n; i++) {
+                Action a = m->actions.actions[i];
+
+                switch (a.type) {
+                case ACTION_SEND: {
+                        bool wait = a.send.after_persist &&
+                                    (store_has_staged(m->store) || store_pending(m->store) > 0);
+
+                        if (w->request && a.send.to == m->current_from && is_reply(a.send.msg.type)) {
+                                r = waiting_add(&w->replies, &w->n_replies, &w->allocated_replies, &a.send.msg);
+                                must_sync = must_sync || wait;
+                        } else if (wait) {
+                                r = waiting_add_send(w, a.send.to, &a.send.msg);
+                                must_sync = true;
+                        } else {
+                                send_now(m, a.send.to, &a.send.msg);
+                                r = 0;
+                        }
+                        if (r < 0)
+                                log_error_errno(r, "Out of memory; a message is dropped (the core retries).");
+                        break;
+                }
+                case ACTION_PERSIST:
+                        /* A renewal changes only seq and ea: DESIGN.md says seq alone is not written. */
+                        if (!a.persist.seq_only) {
+                                r = store_stage(m->store, a.name, &a.persist.bp, &a.persist.v);
+                                if (r < 0)
+                                        log_error_errno(r, "Cannot stage the state of %s: %m", a.name);
+                        }
+                        break;
+                case ACTION_PERSIST_INIT:
+                        r = store_stage_meta(m->store, "initialised", 1);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot stage the initialised marker: %m");
+                        break;
+                case ACTION_START_UNIT:
+                        do_start(m, &a);
+                        break;
+                case ACTION_STOP_UNIT:
+                        do_stop(m, &a);
+                        break;
+                case ACTION_KILL_UNIT:
+                        /* A bus client has no process of ours to kill; it was told at the stop. */
+                        break;
+                case ACTION_ARM_TIMER:
+                        /* One timer follows node_next_deadline(); see rearm_timer(). */
+                        break;
+                case ACTION_NOTIFY:
+                        do_notify(m, &a);
+                        break;
+                default:
+                        break;
+                }
+        }
+        action_list_clear(&m->actions);
+
+        if (store_has_staged(m->store) || must_sync) {
+                /* Commits complete in order, so an empty one still waits for every
+                 * earlier write the sends depend on. */
+                r = store_commit(m->store, on_commit_done, w);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot hand writes to the store: %m");
+                TAKE_PTR(w);
+        } else
+                waiting_release(m, TAKE_PTR(w));
+
+        (void) peers_flush(m->peers, manager_now(m));
+        rearm_timer(m);
+        update_status(m);
+        maybe_finish_shutdown(m);
+        return 0;
+}
+
+/* ---- majority reads for Lookup ---- */
+
+static int value_compare(const RegValue *a, const RegValue *b) {
+        if (a->ba.counter != b->ba.counter)
+                return a->ba.counter < b->ba.counter ? -1 : 1;
+        if (a->ba.host != b->ba.host)
+                return a->ba.host < b->ba.host ? -1 : 1;
+        if (a->seq != b->seq)
+                return a->seq < b->seq ? -1 : 1;
+        return 0;
+}
+
+static void lookup_free(Manager *m, LookupRound *l) {
+        for (LookupRound **i = &m->lookups; *i; i = &(*i)->next)
+                if (*i == l) {
+                        *i = l->next;
+                        break;
+                }
+        sd_event_source_disable_unref(l->timeout);
+        sd_bus_message_unref(l->call);
+        free(l);
+}
+
+static int on_lookup_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        LookupRound *l = userdata;
+        Manager *m = l->manager;
+
+        (void) sd_bus_reply_method_errorf(l->call, "org.pes1.Error.NoQuorum",
+                                          "No majority of voters answered for '%s' (%u answered); try --local.",
+                                          l->name, l->answers);
+        lookup_free(m, l);
+        return 0;
+}
+
+static void lookup_receive(Manager *m, const PeerMsg *msg) {
+        LookupRound *l;
+        const char *owner = "", *state;
+        const RegValue *v;
+
+        for (l = m->lookups; l; l = l->next)
+                if (l->round == msg->round)
+                        break;
+        if (!l || msg->type != MSG_READ_REPLY || strcmp(l->name, msg->name) != 0)
+                return;
+        for (unsigned i = 0; i < l->answers; i++)
+                if (l->answered[i] == msg->from)
+                        return; /* a duplicate */
+        if (l->answers >= ELEMENTSOF(l->answered))
+                return;
+        l->answered[l->answers++] = msg->from;
+        if (l->answers == 1 || value_compare(&msg->value, &l->best.value) > 0)
+                l->best = *msg;
+        if (l->answers < voter_config_prepare_quorum(&m->voters))
+                return;
+
+        /* A majority answered: the highest (ba, seq) among them (DESIGN.md "Reads"). */
+        v = &l->best.value;
+        if (v->ba.counter == 0 && l->best.ballot.counter == 0) {
+                (void) sd_bus_reply_method_errorf(l->call, "org.pes1.Error.NoSuchName", "No such name '%s'.",
+                                                  l->name);
+                lookup_free(m, l);
+                return;
+        }
+        if (v->kind == VALUE_FREE)
+                state = "free";
+        else {
+                owner = manager_host_name(m, v->holder);
+                state = l->best.remaining_usec == 0 ? "expired" : v->kind == VALUE_LEASE ? "held" : "reserved";
+        }
+        (void) sd_bus_reply_method_return(l->call, "stst", owner, v->kind == VALUE_FREE ? 0 : v->token, state,
+                                          l->best.remaining_usec);
+        lookup_free(m, l);
+}
+
+int manager_lookup_quorum(Manager *m, const char *name, sd_bus_message *call) {
+        LookupRound *l;
+        int r;
+
+        l = calloc(1, sizeof *l);
+        if (!l)
+                return -ENOMEM;
+        l->manager = m;
+        l->round = LOOKUP_ROUND_BIT | ++m->next_lookup;
+        snprintf(l->name, sizeof l->name, "%s", name);
+        l->call = sd_bus_message_ref(call);
+        r = sd_event_add_time_relative(m->event, &l->timeout, CLOCK_MONOTONIC, LOOKUP_TIMEOUT_USEC, 0,
+                                       on_lookup_timeout, l);
+        if (r < 0) {
+                sd_bus_message_unref(l->call);
+                free(l);
+                return r;
+        }
+        l->next = m->lookups;
+        m->lookups = l;
+
+        for (unsigned i = 0; i < m->voters.n_voters; i++) {
+                PeerMsg msg = {
+                        .type = MSG_READ,
+                        .from = m->self,
+                        .incarnation = m->incarnation,
+                        .epoch = m->voters.epoch,
+                        .round = l->round,
+                };
+
+                if (!voter_config_in_prepare_set(&m->voters, m->voters.voters[i]))
+                        continue;
+                snprintf(msg.name, sizeof msg.name, "%s", name);
+                send_now(m, m->voters.voters[i], &msg);
+        }
+        r = manager_flush(m);
+        return r < 0 ? r : 1;
+}
+
+/* ---- events ---- */
+
+static void receive_one(Manager *m, const PeerMsg *msg, uint64_t now) {
+        int r;
+
+        metrics_count_receive(&m->metrics, msg);
+        log_debug("From %s: %s '%s' round %" PRIu64 " ballot %" PRIu64 ".%u value %s/%u seq %" PRIu64 " remaining %" PRIu64,
+                  manager_host_name(m, msg->from), wire_msg_type_to_string(msg->type), msg->name, msg->round,
+                  msg->ballot.counter, msg->ballot.host, wire_value_kind_to_string(msg->value.kind),
+                  msg->value.holder, msg->value.seq, msg->remaining_usec);
+        if (msg->round & LOOKUP_ROUND_BIT && msg->type == MSG_READ_REPLY) {
+                lookup_receive(m, msg);
+                return;
+        }
+        r = node_receive(m->node, msg, now, &m->actions);
+        if (r < 0)
+                log_debug_errno(r, "Host %s sent a message the core refused (%s for '%s'): %m",
+                                manager_host_name(m, msg->from), wire_msg_type_to_string(msg->type), msg->name);
+}
+
+static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now(m);
+
+        if (batch->header.from == m->self || !peers_find(m->peers, batch->header.from)) {
+                (void) http_peer_request_fail(req, -EPERM);
+                return;
+        }
+        m->current_request = req;
+        m->current_from = batch->header.from;
+        for (size_t i = 0; i < batch->n_msgs; i++)
+                receive_one(m, &batch->msgs[i], now);
+        (void) manager_flush(m);
+        m->current_request = NULL;
+}
+
+static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t elapsed_usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now(m);
+
+        if (!reply) {
+                m->metrics.peer_send_failures++;
+                return;
+        }
+        metrics_observe_rtt(&m->metrics, elapsed_usec);
+        for (size_t i = 0; i < reply->n_msgs; i++)
+                receive_one(m, &reply->msgs[i], now);
+        if (m->actions.n > 0)
+                (void) manager_flush(m);
+}
+
+static void on_peer_state(Peers *ps, Peer *p, PeerState old, void *userdata) {
+        Manager *m = userdata;
+
+        log_info("Host %s (%s:%u) is %s (was %s).", p->name, p->address, p->port, peer_state_to_string(p->state),
+                 peer_state_to_string(old));
+        bus_api_emit_node_changed(m, p->name, peer_state_to_string(p->state));
+        update_candidates(m, NULL);
+        update_quorate(m);
+}
+
+static int on_loopback(sd_event_source *s, void *userdata) {
+        Manager *m = userdata;
+        Loopback *list = m->loop_head;
+        uint64_t now = manager_now(m);
+
+        m->loop_head = m->loop_tail = NULL;
+        while (list) {
+                Loopback *l = list;
+
+                list = l->next;
+                receive_one(m, &l->msg, now);
+                free(l);
+        }
+        (void) manager_flush(m);
+        return 0;
+}
+
+static int on_timer(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now(m);
+
+        if (node_next_deadline(m->node) <= now) {
+                int r = node_tick(m->node, now, &m->actions);
+
+                if (r < 0)
+                        log_warning_errno(r, "The core's timers failed: %m");
+        }
+        (void) manager_flush(m);
+        return 0;
+}
+
+/*
+ * Arms the loop's one timer at the core's next deadline (and at least every H/2,
+ * for pings and liveness). DESIGN.md "Fencing is only as good as its margins":
+ * on CLOCK_BOOTTIME with 1 µs accuracy, at 0.9 of the remaining time, and
+ * re-armed from the unslewed clock until the deadline is really due.
+ */
+static void rearm_timer(Manager *m) {
+        uint64_t t = manager_now(m), deadline = node_next_deadline(m->node), remaining, at;
+        uint64_t tick = m->config.heartbeat / 2;
+
+        if (deadline == UINT64_MAX || deadline > t + tick)
+                deadline = t + tick;
+        remaining = deadline > t ? deadline - t : 0;
+        at = now(CLOCK_BOOTTIME) + (remaining > 2 * USEC_PER_MSEC ? remaining / 10 * 9 : remaining);
+        (void) sd_event_source_set_time(m->timer, at);
+        (void) sd_event_source_set_enabled(m->timer, SD_EVENT_ONESHOT);
+}
+
+static bool all_released(Manager *m) {
+        for (size_t i = 0; i < node_n_guards(m->node); i++) {
+                GuardState st = guard_state(node_guard_at(m->node, i));
+
+                if (st != GUARD_IDLE && st != GUARD_WAITING)
+                        return false;
+        }
+        return store_pending(m->store) == 0;
+}
+
+static void maybe_finish_shutdown(Manager *m) {
+        if (m->stopping && all_released(m))
+                (void) sd_event_exit(m->event, 0);
+}
+
+static int on_shutdown_timeout(sd_event_source *s, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        log_warning("Not every name was released in time; exiting anyway (others wait out the lease).");
+        (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
+static int on_signal(sd_event_source *s, const struct signalfd_siginfo *si, void *userdata) {
+        Manager *m = userdata;
+        uint64_t now = manager_now(m);
+
+        if (m->stopping)
+                return 0;
+        m->stopping = true;
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Releasing every name before exit.");
+        log_info("Signal %s: releasing every name, then exiting.", strsignal((int) si->ssi_signo));
+
+        /* Waiting clients get an answer; held names are released so others take
+         * over at once instead of waiting out the lease (DESIGN.md "Release"). */
+        for (BusHold *h = m->holds, *next; h; h = next) {
+                next = h->next;
+                if (h->pending)
+                        (void) sd_bus_reply_method_errorf(h->pending, "org.pes1.Error.Stopping", "pesd is shutting down.");
+                hold_remove(m, h);
+        }
+        for (size_t i = 0; i < node_n_guards(m->node); i++)
+                (void) node_release(m->node, guard_name(node_guard_at(m->node, i)), now, &m->actions);
+
+        (void) sd_event_add_time_relative(m->event, &m->shutdown_timer, CLOCK_MONOTONIC,
+                                          SHUTDOWN_GRACE_HEARTBEATS * m->config.heartbeat, 0, on_shutdown_timeout, m);
+        (void) manager_flush(m);
+        return 0;
+}
+
+/* ---- construction ---- */
+
+static int load_one(const char *name, const Ballot *bp, const RegValue *v, void *userdata) {
+        Manager *m = userdata;
+
+        return node_acceptor_load(m->node, name, bp, v);
+}
+
+static int setup_identity(Manager *m) {
+        PeerConfig *list = m->config.peers;
+        size_t n = m->config.n_peers;
+        uint16_t ids[PES_VOTERS_MAX], voters[PES_VOTERS_MAX];
+        int self, r;
+
+        if (n == 0) {
+                /* No Peers=: a one-node cluster of this host alone. */
+                list = calloc(1, sizeof *list);
+                if (!list)
+                        return -ENOMEM;
+                list[0].name = strdup(m->config.node_name);
+                list[0].address = strdup(m->config.listen_address);
+                list[0].port = m->config.listen_port;
+                if (!list[0].name || !list[0].address) {
+                        free(list[0].name);
+                        free(list[0].address);
+                        free(list);
+                        return -ENOMEM;
+                }
+                m->config.peers = list;
+                m->config.n_peers = n = 1;
+        }
+        assert(n <= PES_VOTERS_MAX);
+
+        peers_assign_ids(list, n, ids);
+        self = config_self_index(&m->config);
+        if (self < 0)
+                return log_error_errno(EINVAL, "NodeName=%s is not one of Peers=.", m->config.node_name);
+        m->self = ids[self];
+        for (size_t i = 0; i < n; i++)
+                voters[i] = ids[i];
+        r = voter_config_init(&m->voters, voters, (unsigned) n);
+        if (r < 0)
+                return log_error_errno(r, "Invalid voter configuration: %m");
+        return 0;
+}
+
+static int setup_key(Manager *m) {
+        NetError err = {};
+        int r;
+
+        if (m->config.key_file) {
+                r = auth_key_load(m->config.key_file, &m->key, &err);
+                if (r < 0)
+                        return log_error_errno(r, "%s", err.text);
+                return 0;
+        }
+        /* A one-node cluster talks only to itself: a key nobody else knows will do. */
+        if (getrandom(m->key.bytes, sizeof m->key.bytes, 0) != (ssize_t) sizeof m->key.bytes)
+                return log_error_errno(errno, "Cannot make a key: %m");
+        return 0;
+}
+
+static int mkdir_p(const char *path, mode_t mode) {
+        _cleanup_free_ char *copy = strdup(path);
+
+        if (!copy)
+                return -ENOMEM;
+        for (char *p = copy + 1; *p; p++)
+                if (*p == '/') {
+                        *p = '\0';
+                        if (mkdir(copy, 0755) < 0 && errno != EEXIST)
+                                return -errno;
+                        *p = '/';
+                }
+        if (mkdir(copy, mode) < 0 && errno != EEXIST)
+                return -errno;
+        return 0;
+}
+
+static int setup_store(Manager *m, AcceptorStart *ret_mode) {
+        uint64_t incarnation = 0, initialised = 0, cluster_id;
+        bool existed;
+        int r;
+
+        r = mkdir_p(m->config.state_dir, 0700);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create %s: %m", m->config.state_dir);
+        r = store_open(m->config.state_dir, m->event, &m->store, &existed);
+        if (r < 0)
+                return log_error_errno(r, "Cannot open the store in %s: %m", m->config.state_dir);
+
+        /* Every start is a new incarnation, durable before anything is sent. */
+        r = store_get_meta(m->store, "incarnation", &incarnation);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Cannot read the incarnation: %m");
+        m->incarnation = incarnation + 1;
+        r = store_put_meta_sync(m->store, "incarnation", m->incarnation);
+        if (r < 0)
+                return log_error_errno(r, "Cannot write the incarnation: %m");
+
+        if (m->config.cluster_name)
+                m->cluster_id = fnv1a(m->config.cluster_name, UINT64_C(0xcbf29ce484222325) ^ UINT64_C(0x7065732d636c7573));
+        else {
+                /* A one-node cluster gets a random id of its own, kept across restarts,
+                 * so that it never counts another host (DESIGN.md "Interfaces"). */
+                r = store_get_meta(m->store, "cluster-id", &cluster_id);
+                if (r == -ENOENT) {
+                        cluster_id = rng_next(NULL);
+                        r = store_put_meta_sync(m->store, "cluster-id", cluster_id);
+                }
+                if (r < 0)
+                        return log_error_errno(r, "Cannot read or write the cluster id: %m");
+                m->cluster_id = cluster_id;
+        }
+
+        r = store_get_meta(m->store, "initialised", &initialised);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Cannot read the initialised marker: %m");
+
+        CoreRng rng = { .next = rng_next };
+        r = node_new(m->self, m->incarnation, &m->voters, &rng, &m->node);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the consensus node: %m");
+        r = store_load(m->store, load_one, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot load the acceptor state from %s: %m", m->config.state_dir);
+
+        *ret_mode = existed && initialised ? ACCEPTOR_START_RESTART : ACCEPTOR_START_BOOTSTRAP;
+        return 0;
+}
+
+static int setup_network(Manager *m) {
+        HttpServerConfig sc = HTTP_SERVER_CONFIG_INIT;
+        PeersConfig pc = {
+                .event = m->event,
+                .key = &m->key,
+                .self = m->self,
+                .heartbeat_usec = m->config.heartbeat,
+                .tls_certificate = m->config.tls_certificate,
+                .tls_key = m->config.tls_key,
+                .tls_ca = m->config.tls_ca,
+                .on_reply = on_peer_reply,
+                .on_state = on_peer_state,
+                .now = peers_now,
+                .userdata = m,
+        };
+        NetError err = {};
+        WireHeader h;
+        int r;
+
+        sc.address = m->config.listen_address;
+        sc.port = m->config.listen_port;
+        sc.key = &m->key;
+        sc.cluster_id = m->cluster_id;
+        sc.tls_cert_file = m->config.tls_certificate;
+        sc.tls_key_file = m->config.tls_key;
+        sc.tls_ca_file = m->config.tls_ca;
+        r = http_server_new(&m->server, m->event, &sc, &err);
+        if (r < 0)
+                return log_error_errno(r, "Cannot listen on %s:%u: %s", m->config.listen_address,
+                                       m->config.listen_port, err.text);
+        r = http_server_add_peer_route(m->server, PEER_PATH, on_peer_request, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot serve %s: %m", PEER_PATH);
+        r = http_api_setup(m);
+        if (r < 0)
+                return r;
+
+        pc.cluster_id = m->cluster_id;
+        r = peers_new(&pc, m->config.peers, m->config.n_peers, &m->peers);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the peers: %m");
+        header_fill(m, &h);
+        peers_set_header(m->peers, &h);
+        return 0;
+}
+
+int manager_new(PesConfig *c, Manager **ret) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        AcceptorStart mode = ACCEPTOR_START_BOOTSTRAP;
+        sigset_t mask;
+        int r;
+
+        assert(c);
+        assert(ret);
+
+        m = calloc(1, sizeof *m);
+        if (!m)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        m->config = *c;
+        *c = (PesConfig){};
+        action_list_init(&m->actions);
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the event loop: %m");
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+        r = sd_event_add_signal(m->event, NULL, SIGTERM, on_signal, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT, on_signal, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot watch signals: %m");
+        /* Pings systemd's watchdog from the loop when WatchdogSec= is set. */
+        (void) sd_event_set_watchdog(m->event, true);
+
+        r = setup_identity(m);
+        if (r < 0)
+                return r;
+        r = setup_key(m);
+        if (r < 0)
+                return r;
+        r = setup_store(m, &mode);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_defer(m->event, &m->loop_source, on_loopback, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the loopback source: %m");
+        (void) sd_event_source_set_enabled(m->loop_source, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->timer, CLOCK_BOOTTIME, USEC_INFINITY, 1, on_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the timer: %m");
+
+        r = setup_network(m);
+        if (r < 0)
+                return r;
+        r = node_start(m->node, mode, manager_now(m), &m->actions);
+        if (r < 0)
+                return log_error_errno(r, "Cannot start the acceptor: %m");
+        update_quorate(m);
+        r = bus_api_setup(m);
+        if (r < 0)
+                return r;
+
+        log_info("pes node %s (id %u, incarnation %" PRIu64 ") of %zu host(s), listening on %s:%u; %s.",
+                 m->config.node_name, m->self, m->incarnation, peers_count(m->peers), m->config.listen_address,
+                 m->config.listen_port,
+                 mode == ACCEPTOR_START_RESTART ? "acceptor state reloaded" : "new acceptor state");
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        while (m->lookups)
+                lookup_free(m, m->lookups);
+        while (m->holds)
+                hold_remove(m, m->holds);
+        while (m->loop_head) {
+                Loopback *l = m->loop_head;
+
+                m->loop_head = l->next;
+                free(l);
+        }
+        sd_event_source_disable_unref(m->loop_source);
+        sd_event_source_disable_unref(m->timer);
+        sd_event_source_disable_unref(m->shutdown_timer);
+        sd_bus_flush_close_unref(m->bus);
+        http_server_free(m->server);
+        peers_free(m->peers);
+        /* The store last but one: it reports (and so frees) what waited for it. */
+        store_free(m->store);
+        node_free(m->node);
+        action_list_done(&m->actions);
+        config_done(&m->config);
+        sd_event_unref(m->event);
+        free(m);
+        return NULL;
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = manager_flush(m);
+        if (r < 0)
+                return r;
+        (void) sd_notifyf(false, "READY=1\nSTATUS=%s", m->status);
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "The event loop failed: %m");
+        return m->exit_code < 0 ? m->exit_code : r;
+}

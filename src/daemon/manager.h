@@ -1,0 +1,116 @@
+/* SPDX-License-Identifier: MIT */
+/* pesd's context: the event loop, the core node, the store, the peers, the bus, and what joins them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "basic/macro.h"
+#include "core/action.h"
+#include "core/node.h"
+#include "daemon/conf.h"
+#include "daemon/metrics.h"
+#include "daemon/peers.h"
+#include "daemon/store.h"
+#include "net/auth.h"
+#include "net/http-server.h"
+
+/* A bus client waiting for or holding a name (DESIGN.md "Acquire/Release for any bus client"). */
+typedef struct BusHold {
+        char *name;
+        char *client;             /* the client's unique bus name, ":1.42" */
+        sd_bus_message *pending;  /* the Acquire call, answered once the name is held */
+        bool held;
+        uint64_t token;
+        struct BusHold *next;
+} BusHold;
+
+/* What this host knows of a name, for Lookup, ListNames and the HTTP read side. */
+typedef struct NameView {
+        const char *name;
+        uint16_t holder; /* PES_HOST_NONE: free or unknown */
+        ValueKind kind;
+        uint64_t token;
+        uint64_t remaining_usec;
+        bool held_here;
+} NameView;
+
+typedef struct Manager {
+        PesConfig config;
+        sd_event *event;
+        sd_bus *bus;
+        sd_event_source *timer;        /* the core's next deadline, on CLOCK_BOOTTIME */
+        sd_event_source *watchdog_hint;
+
+        Store *store;
+        Node *node;
+        ActionList actions;            /* what the current loop turn asked for */
+        uint16_t self;
+        uint64_t incarnation;
+        uint64_t cluster_id;
+        VoterConfig voters;
+
+        AuthKey key;
+        HttpServer *server;
+        Peers *peers;
+
+        BusHold *holds;
+        bool quorate;
+        bool stopping;                 /* SIGTERM seen: releasing, then exit */
+        Metrics metrics;
+
+        /* Messages to self, delivered on the next loop turn (never recursively). */
+        struct Loopback *loop_head, *loop_tail;
+        sd_event_source *loop_source;
+        /* The peer request being handled: its replies ride in its HTTP answer. */
+        HttpPeerRequest *current_request;
+        uint16_t current_from;
+        struct Waiting *current_waiting;
+        /* Majority READs of Lookup in flight. */
+        struct LookupRound *lookups;
+        uint64_t next_lookup;
+        uint64_t last_counted_round;
+        sd_event_source *shutdown_timer;
+        char status[256];
+        int exit_code;
+} Manager;
+
+/* Builds everything from c (taken over: the manager frees it) without starting the loop. */
+int manager_new(PesConfig *c, Manager **ret);
+Manager *manager_free(Manager *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Manager *, manager_free);
+
+/* Runs until SIGTERM/SIGINT (after releasing every held name) or a fatal error. */
+int manager_run(Manager *m);
+
+/* The node clock: elapsed time on the unslewed clock (DESIGN.md "Time source"). */
+uint64_t manager_now(const Manager *m);
+
+/* Carries out m->actions (the end of every loop turn), then re-arms the timer. */
+int manager_flush(Manager *m);
+
+/* Host names and ids. */
+const char *manager_host_name(const Manager *m, uint16_t id);
+uint16_t manager_host_id(const Manager *m, const char *name);
+
+/* The local view of name; false if this host never heard of it. */
+bool manager_name_view(const Manager *m, const char *name, NameView *ret);
+
+/* A majority READ of name answering call (Lookup without the local flag). */
+int manager_lookup_quorum(Manager *m, const char *name, sd_bus_message *call);
+
+/* Bus holds (bus-api.c drives them). */
+int manager_acquire_for_client(Manager *m, const char *name, sd_bus_message *call);
+int manager_release_for_client(Manager *m, const char *name, const char *client);
+void manager_client_gone(Manager *m, const char *client);
+
+/* D-Bus side (bus-api.c). */
+int bus_api_setup(Manager *m);
+void bus_api_emit_owner_changed(Manager *m, const char *name, uint16_t owner, uint64_t token);
+void bus_api_emit_node_changed(Manager *m, const char *node, const char *state);
+void bus_api_emit_quorate_changed(Manager *m);
+
+/* HTTP read side and metrics (http-api.c). */
+int http_api_setup(Manager *m);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* The node table: every host of the cluster, its liveness from request outcomes, and one outgoing batch per peer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "core/msg.h"
+#include "daemon/conf.h"
+#include "net/auth.h"
+#include "net/wire.h"
+
+typedef enum PeerState {
+        PEER_UNKNOWN, /* not heard from yet */
+        PEER_ALIVE,   /* its last request was answered within 3H */
+        PEER_DEAD,    /* no answer for 3H, or several failures in a row */
+        PEER_SELF,
+        _PEER_STATE_MAX,
+} PeerState;
+
+typedef struct Peer {
+        uint16_t id;
+        char *name;
+        char *address;
+        uint16_t port;
+        bool voter;
+        PeerState state;
+        uint64_t last_ok;      /* node clock of the last answered request (0: never) */
+        uint64_t last_sent;    /* node clock of the last request sent */
+        unsigned failures;     /* consecutive failed requests */
+        unsigned in_flight;    /* requests sent and not yet answered or failed */
+        PeerMsg *outbox;
+        size_t n_out, allocated;
+} Peer;
+
+typedef struct Peers Peers;
+
+/* Called with the messages of a peer's answer (replies to what we sent), or NULL on failure. */
+typedef void (*PeersReplyFunc)(Peers *ps, Peer *p, const WireBatch *reply, uint64_t elapsed_usec, void *userdata);
+/* Called when a peer's liveness changes. */
+typedef void (*PeersStateFunc)(Peers *ps, Peer *p, PeerState old, void *userdata);
+
+typedef struct PeersConfig {
+        sd_event *event;
+        const AuthKey *key;
+        uint64_t cluster_id;
+        uint16_t self;
+        uint64_t heartbeat_usec;  /* H: pings go to quiet peers every H, death after 3H */
+        const char *tls_certificate, *tls_key, *tls_ca;
+        PeersReplyFunc on_reply;
+        PeersStateFunc on_state;
+        uint64_t (*now)(void *userdata); /* the node clock */
+        void *userdata;
+} PeersConfig;
+
+/* The table from Peers= (ids 1…n in the order of the sorted names; self included). */
+int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers **ret);
+Peers *peers_free(Peers *ps);
+
+/* The header every batch this host sends carries. */
+void peers_set_header(Peers *ps, const WireHeader *h);
+
+size_t peers_count(const Peers *ps);
+Peer *peers_at(const Peers *ps, size_t i);
+Peer *peers_find(const Peers *ps, uint16_t id);
+Peer *peers_find_name(const Peers *ps, const char *name);
+bool peers_is_voter(const Peers *ps, uint16_t id);
+/* Peers (self included) alive now. */
+size_t peers_alive(const Peers *ps, bool voters_only);
+
+/* Queues msg for peer `to` (not self); sent by the next peers_flush(). */
+int peers_queue(Peers *ps, uint16_t to, const PeerMsg *msg);
+
+/*
+ * Sends one batch to every peer with queued messages, and an empty one (a ping)
+ * to every peer not contacted for H; marks peers dead after 3H without an answer.
+ */
+int peers_flush(Peers *ps, uint64_t now);
+
+const char *peer_state_to_string(PeerState s);
+
+/* Sorts and numbers a Peers= list: ret[i] is the id (1-based) of list[i]. */
+void peers_assign_ids(const PeerConfig *list, size_t n, uint16_t *ret);
