@@ -1,0 +1,304 @@
+/* SPDX-License-Identifier: MIT */
+/* The invariant checker: DESIGN.md I1–I8, checked against true simulated time after every step. */
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/acceptor.h"
+#include "core/ballot.h"
+#include "core/quorum.h"
+#include "sim-internal.h"
+
+void sim_violation(Sim *s, const char *inv, const char *fmt, ...) {
+        va_list ap;
+
+        if (s->violated)
+                return;
+        s->violated = true;
+        snprintf(s->res->invariant, sizeof(s->res->invariant), "%s", inv);
+        va_start(ap, fmt);
+        vsnprintf(s->res->detail, sizeof(s->res->detail), fmt, ap);
+        va_end(ap);
+}
+
+#define TOKEN_FMT "%" PRIu64 ".%u"
+#define TOKEN_ARGS(t) (t) >> 16, (unsigned) ((t) & 0xffff)
+
+/*
+ * Whether node n believes it holds a valid lease on name now, on its own clock
+ * (guard_lease_valid, the core's own statement of the belief I1 is about), and
+ * until which true time.
+ */
+static bool believes_valid(const Sim *s, const SimNode *n, unsigned name, uint64_t *ret_valid_true) {
+        const Guard *g = n->guards[name];
+
+        if (!n->up || !g || !guard_lease_valid(g, sim_node_clock(n, s->now)))
+                return false;
+        if (ret_valid_true)
+                *ret_valid_true = sim_true_at(n, guard_valid(g));
+        return true;
+}
+
+static bool unit_running(const SimUnit *u) {
+        /* Starting and stopping units have processes: both count as running (DESIGN.md I1). */
+        return u->state != UNIT_INACTIVE;
+}
+
+/*
+ * I2: a holder's deadline is at or before the expiry at every voter of its
+ * quorum. The checker does not know which voters answered the round, so it asks
+ * for an accept quorum of voters that each either keep this holder's LEASE live
+ * until at least the holder's deadline (both converted to true time), or cannot
+ * grant the name now: down (on restart it counts a full T·(1+ρ) from its start)
+ * or recovering a lost disk (it waits T_max·(1+ρ) before answering).
+ */
+static void check_i2(Sim *s, unsigned name, const SimNode *h, uint64_t valid_true) {
+        unsigned covers = 0, quorum = voter_config_accept_quorum(&s->config);
+        char why[256] = "";
+        size_t k = 0;
+
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                const SimNode *v = &s->nodes[i];
+                const AcceptorEntry *e;
+                uint64_t ea_true;
+
+                if (!v->voter)
+                        continue;
+                if (!v->up || !acceptor_serving(node_acceptor(v->core))) {
+                        covers++;
+                        continue;
+                }
+                e = acceptor_lookup(node_acceptor(v->core), s->names[name].name);
+                if (!e) {
+                        k += (size_t) snprintf(why + k, sizeof(why) - k, " n%u:none", v->host);
+                        continue;
+                }
+                ea_true = e->ea ? sim_true_at(v, e->ea) : 0;
+                if (e->v.kind == VALUE_LEASE && e->v.holder == h->host && e->ea != 0 && ea_true >= valid_true) {
+                        covers++;
+                        continue;
+                }
+                if (k < sizeof(why))
+                        k += (size_t) snprintf(why + k, sizeof(why) - k, " n%u:%s(n%u) ea@%" PRIu64,
+                                               v->host, value_kind_to_string(e->v.kind), e->v.holder, ea_true);
+        }
+        if (covers < quorum)
+                sim_violation(s, "I2", "%s: n%u holds until true %" PRIu64 " but only %u voters keep it that long (quorum %u):%s",
+                              s->names[name].name, h->host, valid_true, covers, quorum, why);
+}
+
+/* I4: ba ≤ bp; bp never decreases within a life, nor below any ballot this voter promised or accepted. */
+static void check_i4(Sim *s, unsigned name) {
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *v = &s->nodes[i];
+                const AcceptorEntry *e;
+
+                if (!v->voter || !v->up || !acceptor_serving(node_acceptor(v->core)))
+                        continue;
+                e = acceptor_lookup(node_acceptor(v->core), s->names[name].name);
+                if (!e)
+                        continue;
+                if (ballot_compare(&e->v.ba, &e->bp) > 0)
+                        sim_violation(s, "I4", "n%u %s: ba=%" PRIu64 ".%u > bp=%" PRIu64 ".%u",
+                                      v->host, s->names[name].name, e->v.ba.counter, e->v.ba.host, e->bp.counter, e->bp.host);
+                if (ballot_compare(&e->bp, &v->bp_seen[name]) < 0)
+                        sim_violation(s, "I4", "n%u %s: bp went back from %" PRIu64 ".%u to %" PRIu64 ".%u",
+                                      v->host, s->names[name].name, v->bp_seen[name].counter, v->bp_seen[name].host,
+                                      e->bp.counter, e->bp.host);
+                if (ballot_compare(&e->bp, &v->promised[name]) < 0)
+                        sim_violation(s, "I4", "n%u %s: bp=%" PRIu64 ".%u is below the ballot %" PRIu64 ".%u it promised (lost across a restart)",
+                                      v->host, s->names[name].name, e->bp.counter, e->bp.host,
+                                      v->promised[name].counter, v->promised[name].host);
+                v->bp_seen[name] = e->bp;
+        }
+}
+
+static void check_name(Sim *s, unsigned name) {
+        const SimNode *holders[SIM_NODES_MAX];
+        uint64_t valid_true[SIM_NODES_MAX];
+        unsigned n_holders = 0, running = 0;
+        char who[256] = "";
+        size_t k = 0;
+
+        /* I1: no two hosts both believe they hold a valid lease on the name... */
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (believes_valid(s, &s->nodes[i], name, &valid_true[n_holders]))
+                        holders[n_holders++] = &s->nodes[i];
+        if (n_holders > 1) {
+                for (unsigned i = 0; i < n_holders && k < sizeof(who); i++)
+                        k += (size_t) snprintf(who + k, sizeof(who) - k, " n%u (%s, token " TOKEN_FMT ", valid until true %" PRIu64 ")",
+                                               holders[i]->host, guard_state_to_string(guard_state(holders[i]->guards[name])),
+                                               TOKEN_ARGS(guard_token(holders[i]->guards[name])), valid_true[i]);
+                sim_violation(s, "I1", "%s: %u hosts believe they hold a valid lease:%s",
+                              s->names[name].name, n_holders, who);
+                return;
+        }
+
+        /* ...and the unit never runs on two hosts at once (a crashed pesd's unit may still be stopping). */
+        k = 0;
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (unit_running(&s->nodes[i].units[name])) {
+                        running++;
+                        if (k < sizeof(who))
+                                k += (size_t) snprintf(who + k, sizeof(who) - k, " n%u (token " TOKEN_FMT ", %s)",
+                                                       s->nodes[i].host, TOKEN_ARGS(s->nodes[i].units[name].token),
+                                                       s->nodes[i].up ? "pesd up" : "pesd down");
+                }
+        if (running > 1) {
+                sim_violation(s, "I1", "%s: the unit runs on %u hosts at once:%s", s->names[name].name, running, who);
+                return;
+        }
+
+        for (unsigned i = 0; i < n_holders; i++)
+                check_i2(s, name, holders[i], valid_true[i]);
+
+        check_i4(s, name);
+}
+
+void sim_check(Sim *s) {
+        for (unsigned i = 0; i < s->n_names && !s->violated; i++) {
+                if (!s->all_dirty && !s->names[i].dirty)
+                        continue;
+                s->names[i].dirty = false;
+                check_name(s, i);
+        }
+        s->all_dirty = false;
+}
+
+/*
+ * A reply that must wait for the sync leaves now: the promise or acceptance it
+ * carries must already be durable (action.h's ordering contract, which I4 across
+ * restarts rests on). Then it counts as promised.
+ */
+void sim_check_sent(Sim *s, SimNode *n, const PeerMsg *m) {
+        const SimDurable *d;
+        int name;
+
+        if (m->type != MSG_PROMISE && m->type != MSG_ACCEPTED)
+                return;
+        name = sim_name_index(s, m->name);
+        if (name < 0)
+                return;
+        d = &n->durable[name];
+        if (!d->has || ballot_compare(&d->bp, &m->ballot) < 0 ||
+            (m->type == MSG_ACCEPTED && ballot_compare(&d->v.ba, &m->ballot) < 0))
+                sim_violation(s, "I4", "n%u sent %s %s b=%" PRIu64 ".%u before it was durable (disk: bp=%" PRIu64 ".%u ba=%" PRIu64 ".%u)",
+                              n->host, msg_type_to_string(m->type), m->name, m->ballot.counter, m->ballot.host,
+                              d->bp.counter, d->bp.host, d->v.ba.counter, d->v.ba.host);
+        if (ballot_compare(&m->ballot, &n->promised[name]) > 0)
+                n->promised[name] = m->ballot;
+}
+
+/* A tenure begins on n: I3 (tokens strictly increase), I6 (a move), and the I8 measurement. */
+void sim_check_acquired(Sim *s, SimNode *n, unsigned name, uint64_t token) {
+        SimName *nm = &s->names[name];
+
+        if (nm->last_token != 0 &&
+            (token < nm->last_token || (token == nm->last_token && n->host != nm->last_host)))
+                sim_violation(s, "I3", "%s: n%u began a tenure with token " TOKEN_FMT " after n%u's " TOKEN_FMT,
+                              nm->name, n->host, TOKEN_ARGS(token), nm->last_host, TOKEN_ARGS(nm->last_token));
+        nm->last_token = token;
+        nm->last_host = n->host;
+
+        if (nm->move_pending) {
+                const SimNode *a = &s->nodes[nm->move_from];
+
+                /* I6: the unit stopped on A before B's tenure, and B's token is greater than A's. */
+                if (n->host == nm->move_to && token <= nm->move_token)
+                        sim_violation(s, "I6", "%s: moved from n%u (token " TOKEN_FMT ") to n%u with token " TOKEN_FMT,
+                                      nm->name, a->host, TOKEN_ARGS(nm->move_token), n->host, TOKEN_ARGS(token));
+                if (a != n && unit_running(&a->units[name]))
+                        sim_violation(s, "I6", "%s: n%u's tenure began while the unit still runs on n%u, which was moving it",
+                                      nm->name, n->host, a->host);
+                nm->move_pending = false;
+        }
+
+        /* I8: how long the name went without a holder once faults had healed. */
+        if (s->calm && nm->orphan_since != 0) {
+                uint64_t delay = s->now - nm->orphan_since;
+
+                s->res->failovers++;
+                if (delay > s->res->worst_failover_usec) {
+                        s->res->worst_failover_usec = delay;
+                        snprintf(s->res->worst_failover_name, sizeof(s->res->worst_failover_name), "%s", nm->name);
+                }
+                if (delay > s->failover_bound_usec)
+                        sim_violation(s, "I8", "%s: no holder for %" PRIu64 " us after faults healed or the holder left (bound %" PRIu64 " us)",
+                                      nm->name, delay, s->failover_bound_usec);
+        }
+        nm->orphan_since = 0;
+}
+
+/* A tenure ends on n: I5 while calm, and the start of an I8 measurement. */
+void sim_check_lost(Sim *s, SimNode *n, unsigned name, LostReason reason) {
+        SimName *nm = &s->names[name];
+
+        if (!s->calm)
+                return;
+        /*
+         * I5: once faults healed (and the renewals sent before are surely over), every
+         * renewal reaches a quorum within H, so no holder is fenced or superseded.
+         */
+        if ((reason == LOST_FENCED || reason == LOST_TENURE_ENDED) &&
+            s->now >= s->calm_since + s->i5_grace_usec)
+                sim_violation(s, "I5", "%s: n%u lost its lease (%s) %" PRIu64 " us after faults healed, with every renewal answered",
+                              nm->name, n->host, lost_reason_to_string(reason), s->now - s->calm_since);
+        if (nm->orphan_since == 0)
+                nm->orphan_since = s->now;
+}
+
+void sim_check_calm_begins(Sim *s) {
+        for (unsigned i = 0; i < s->n_names; i++) {
+                bool held = false;
+
+                for (unsigned k = 0; k < s->n_nodes && !held; k++)
+                        held = believes_valid(s, &s->nodes[k], i, NULL);
+                s->names[i].orphan_since = held ? 0 : (s->now > 0 ? s->now : 1);
+        }
+}
+
+/* I8: when faults begin again (or the run ends), no name may have been left without a holder too long. */
+void sim_check_calm_ends(Sim *s) {
+        for (unsigned i = 0; i < s->n_names; i++) {
+                SimName *nm = &s->names[i];
+                bool eligible = false;
+
+                if (nm->orphan_since == 0 || s->now - nm->orphan_since <= s->failover_bound_usec) {
+                        nm->orphan_since = 0;
+                        continue;
+                }
+                for (unsigned k = 0; k < s->n_nodes; k++) {
+                        const SimNode *n = &s->nodes[k];
+
+                        if (n->up && n->guards[i] && guard_state(n->guards[i]) != GUARD_IDLE)
+                                eligible = true;
+                }
+                if (eligible)
+                        sim_violation(s, "I8", "%s: still no holder %" PRIu64 " us after faults healed or the holder left (bound %" PRIu64 " us)",
+                                      nm->name, s->now - nm->orphan_since, s->failover_bound_usec);
+                nm->orphan_since = 0;
+        }
+}
+
+/*
+ * I7: quorums in concurrent use intersect. The voter set is fixed in these runs,
+ * so this checks the configuration every host uses: any prepare quorum meets any
+ * accept quorum. Voter changes (a later issue) will drive configurations through
+ * here as they change.
+ */
+void sim_check_i7(Sim *s) {
+        const VoterConfig *c = &s->config;
+        unsigned prepare_set = 0, accept_set = 0;
+
+        for (unsigned i = 0; i < c->n_voters; i++) {
+                if (voter_config_in_prepare_set(c, c->voters[i]))
+                        prepare_set++;
+                if (voter_config_in_accept_set(c, c->voters[i]))
+                        accept_set++;
+        }
+        if (prepare_set > accept_set ||
+            voter_config_prepare_quorum(c) + voter_config_accept_quorum(c) <= accept_set)
+                sim_violation(s, "I7", "a prepare quorum of %u and an accept quorum of %u need not meet among %u voters",
+                              voter_config_prepare_quorum(c), voter_config_accept_quorum(c), accept_set);
+}

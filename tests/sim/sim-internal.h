@@ -1,0 +1,288 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulator's internal state, shared by the engine (sim.c), the checker and the trace. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/action.h"
+#include "core/guard.h"
+#include "core/msg.h"
+#include "core/node.h"
+#include "core/rank.h"
+#include "sim-rng.h"
+#include "sim.h"
+
+#define USEC_PER_MSEC UINT64_C(1000)
+#define USEC_PER_SEC UINT64_C(1000000)
+
+/* The simulator's events, ordered by (true time, insertion order). */
+typedef enum SimEventType {
+        EV_BOOT,        /* a node (re)starts */
+        EV_DELIVER,     /* a message arrives */
+        EV_TIMER,       /* an ARM_TIMER came due */
+        EV_SYNC,        /* a write batch is on disk */
+        EV_UNIT_DONE,   /* a unit finished starting or stopping */
+        EV_UNIT_REPORT, /* the daemon tells the core what systemd reported */
+        EV_CAMPAIGN,    /* a released name is campaigned for again */
+        EV_CHAOS,       /* the fault and workload injector acts */
+        EV_PHASE,       /* faults begin or heal */
+        EV_HEAL,        /* a partition heals */
+        _EV_MAX,
+} SimEventType;
+
+typedef struct SimEvent {
+        uint64_t at;   /* true time, µs */
+        uint64_t seq;  /* insertion order: equal times keep it */
+        uint32_t type;
+        uint16_t node; /* index */
+        int32_t name;  /* index, or -1 */
+        uint64_t life; /* the node's life it belongs to (crashes make it stale) */
+        uint64_t gen;  /* timer, unit, batch or partition generation */
+        uint32_t msg;  /* EV_DELIVER: slot in the message pool */
+        uint32_t arg;
+} SimEvent;
+
+typedef enum UnitState {
+        UNIT_INACTIVE,
+        UNIT_STARTING,
+        UNIT_ACTIVE,
+        UNIT_STOPPING, /* still running: counts as running for I1 */
+} UnitState;
+
+typedef enum UnitReport {
+        REPORT_STOPPED,
+        REPORT_FAILED,
+        REPORT_STOPPED_BY_ITSELF,
+} UnitReport;
+
+/* The systemd unit of one name on one host, as the simulator models it. */
+typedef struct SimUnit {
+        UnitState state;
+        uint64_t gen;           /* raised at every transition; stale EV_UNIT_DONE are dropped */
+        bool stop_requested;    /* report "stopped" to the core once inactive */
+        bool start_pending;     /* StartUnit while stopping: start again once stopped */
+        uint64_t token;         /* the fencing token it was started with */
+} SimUnit;
+
+/* The durable copy of one name's acceptor state on one host. */
+typedef struct SimDurable {
+        bool has;
+        Ballot bp;
+        RegValue v;
+} SimDurable;
+
+/* One write transaction (one loop turn's PERSIST actions), synced as a whole. */
+typedef struct SimWrite {
+        int32_t name;  /* -1: the "initialised" marker */
+        Ballot bp;
+        RegValue v;
+} SimWrite;
+
+typedef struct SimBatch {
+        uint64_t gen;
+        SimWrite *writes;
+        size_t n_writes, allocated;
+} SimBatch;
+
+/* A reply that waits for the sync of every write queued before it (action.h). */
+typedef struct SimHeld {
+        uint64_t wait_gen;
+        uint16_t to;
+        uint32_t msg; /* slot in the message pool */
+} SimHeld;
+
+typedef struct SimNode {
+        uint16_t host;       /* host id = index + 1 */
+        bool voter;
+        bool up;
+        uint64_t life;       /* raised at every crash */
+        uint64_t incarnation;
+        Node *core;
+        SimRng core_rng_state;
+        CoreRng core_rng;
+
+        /* The node's clock: now = boot_clock + (t − boot_true)·(1 + drift), drift within ±ρ. */
+        int64_t drift_ppb;
+        uint64_t boot_true;
+        uint64_t boot_clock;
+
+        /* A pause of the daemon (GC, swap, a slow disk): its events wait until then. */
+        uint64_t paused_until;
+        uint64_t last_pause_end;
+
+        /* Disk. */
+        SimDurable *durable;       /* per name */
+        bool durable_init;         /* the "initialised" marker is on disk */
+        bool ever_init;            /* the cluster was initialised on this host once */
+        uint64_t queued_gen, synced_gen;
+        uint64_t writer_free_at;   /* the writer thread's last commit (true time) */
+        SimBatch *batches;         /* queued, not yet synced, oldest first */
+        size_t n_batches, allocated_batches;
+        SimHeld *held;
+        size_t n_held, allocated_held;
+        bool turn_batch_open;      /* a batch was opened by the current loop turn */
+
+        /* Per name. */
+        bool *candidate;
+        bool *released;            /* the workload released it here */
+        Guard **guards;            /* NULL while down or not a candidate */
+        SimUnit *units;
+        uint64_t *timer_gen;       /* per name, and one more for the acceptor */
+        uint64_t *timer_at;        /* the node-clock deadline last armed */
+
+        /* I4 bookkeeping per name: bp seen in this life, the highest ballot promised. */
+        Ballot *bp_seen;
+        Ballot *promised;
+
+        unsigned group;            /* partition group */
+        uint64_t down_until;
+} SimNode;
+
+typedef struct SimName {
+        char name[32];
+        GuardParams params;
+        uint64_t lease_usec, hold_usec;
+        RankCandidate candidates[SIM_NODES_MAX];
+        size_t n_candidates;
+
+        bool dirty;
+
+        /* I3: the last tenure's token and host. */
+        uint64_t last_token;
+        uint16_t last_host;
+
+        /* I6: a handoff in progress. */
+        bool move_pending;
+        unsigned move_from;
+        uint16_t move_to;
+        uint64_t move_token;
+
+        /* I8: since when the name has had no holder during calm (0: it has one). */
+        uint64_t orphan_since;
+} SimName;
+
+typedef enum TraceKind {
+        TRACE_EVENT,
+        TRACE_SEND,
+        TRACE_ACTION,
+        TRACE_NOTIFY,
+        TRACE_FAULT,
+        TRACE_UNIT,
+        TRACE_CHECK,
+} TraceKind;
+
+typedef enum SimFault {
+        FAULT_CRASH_HOST,
+        FAULT_CRASH_DAEMON,
+        FAULT_WIPE,
+        FAULT_PARTITION,
+        FAULT_HEAL,
+        FAULT_PAUSE,
+        FAULT_NET,
+        FAULT_UNIT_FAIL,
+        FAULT_RELEASE,
+        FAULT_CAMPAIGN,
+        FAULT_MOVE,
+        FAULT_CHAOS,
+        FAULT_CALM,
+        FAULT_BOOT,
+        _FAULT_MAX,
+} SimFault;
+
+/* Send trace flags. */
+#define SEND_DROPPED_LOSS 1u
+#define SEND_DROPPED_PARTITION 2u
+#define SEND_HELD 4u
+#define SEND_DUPLICATED 8u
+#define SEND_RELEASED 16u
+#define SEND_DROPPED_DOWN 32u
+
+typedef struct TraceRec {
+        uint64_t step;
+        uint64_t at;
+        uint16_t kind, sub;
+        uint16_t node, peer; /* host ids (0: none) */
+        int32_t name;
+        uint32_t flags;
+        uint64_t a, b, c, d;
+} TraceRec;
+
+typedef struct Sim {
+        SimParams p;
+        SimResult *res;
+        SimRng rng;
+
+        uint64_t now;       /* true time, µs */
+        uint64_t step;
+        uint64_t seq;
+
+        /* The event heap. */
+        SimEvent *heap;
+        size_t n_heap, allocated_heap;
+
+        /* Message pool with a free list. */
+        PeerMsg *msgs;
+        uint32_t *msg_free;
+        size_t n_msgs, n_msg_free, allocated_msgs;
+
+        VoterConfig config;
+        unsigned n_nodes, n_voters, n_names;
+        SimNode nodes[SIM_NODES_MAX];
+        SimName *names;
+
+        ActionList out;
+
+        /* Faults. */
+        bool calm;
+        uint64_t calm_since;
+        uint64_t phase_gen;
+        bool partitioned;
+        uint64_t partition_gen;
+        uint32_t loss_ppm, dup_ppm, tail_ppm, big_tail_ppm;
+        bool recovering_wipe; /* a wiped voter has not recovered yet */
+        uint16_t wiped_node;
+
+        /* Timing of the cluster, for the checker's bounds. */
+        uint64_t max_lease_usec;
+        uint64_t failover_bound_usec;
+        uint64_t i5_grace_usec;
+
+        /* Trace ring. */
+        TraceRec *trace;
+        size_t trace_size, trace_next, trace_count;
+        uint64_t trace_total;
+
+        bool all_dirty;
+        bool violated;
+} Sim;
+
+/* Names are "uNNNN.service": the index, or -1. */
+int sim_name_index(const Sim *s, const char *name);
+
+/* Clocks (sim.c). */
+uint64_t sim_node_clock(const SimNode *n, uint64_t t);
+uint64_t sim_true_at(const SimNode *n, uint64_t clock);
+
+/* The checker (sim-check.c). */
+void sim_check(Sim *s);
+void sim_violation(Sim *s, const char *inv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+void sim_check_acquired(Sim *s, SimNode *n, unsigned name, uint64_t token);
+void sim_check_lost(Sim *s, SimNode *n, unsigned name, LostReason reason);
+void sim_check_sent(Sim *s, SimNode *n, const PeerMsg *m);
+void sim_check_calm_begins(Sim *s);
+void sim_check_calm_ends(Sim *s);
+void sim_check_i7(Sim *s);
+
+/* The trace (sim-trace.c). */
+int sim_trace_init(Sim *s, size_t size);
+void sim_trace_done(Sim *s);
+TraceRec *sim_trace_add(Sim *s, TraceKind kind, unsigned sub, uint16_t node, int32_t name);
+void sim_trace_msg(TraceRec *r, const PeerMsg *m, uint64_t extra);
+void sim_trace_format(const Sim *s, const TraceRec *r, char *buf, size_t size);
+void sim_trace_dump(const Sim *s, FILE *f, size_t lines);
+void sim_trace_print_since(const Sim *s, FILE *f, uint64_t since);
+const char *sim_event_to_string(SimEventType t);
+const char *sim_fault_to_string(SimFault f);
+const char *msg_type_to_string(MsgType t);

@@ -1,0 +1,1447 @@
+/* SPDX-License-Identifier: MIT */
+/* The simulator engine: events, fake network, disks, units, clocks and faults, driving the core as pesd will. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/ballot.h"
+#include "core/lease.h"
+#include "core/quorum.h"
+#include "sim-internal.h"
+
+/*
+ * The fault model. Every figure is true time in µs. "Chaos" phases inject faults;
+ * "calm" phases heal them all (every host up, no partition, no loss, short delays)
+ * so that the liveness invariants (I5, I8) can be measured.
+ */
+#define NET_DELAY_MIN 100
+#define NET_DELAY_MAX (2 * USEC_PER_MSEC)
+#define NET_TAIL_MAX (200 * USEC_PER_MSEC)
+#define NET_BIG_TAIL_MAX (2 * USEC_PER_SEC)
+#define FSYNC_MIN 200
+#define FSYNC_MAX (5 * USEC_PER_MSEC)
+#define FSYNC_TAIL_MAX (60 * USEC_PER_MSEC)
+#define TIMER_LATENESS_MAX 500 /* non-fence timers only: fence timers are exact (DESIGN.md) */
+#define REPORT_DELAY_MIN 200
+#define REPORT_DELAY_MAX (3 * USEC_PER_MSEC)
+#define UNIT_START_MAX (300 * USEC_PER_MSEC)
+#define DOWN_MIN (50 * USEC_PER_MSEC)
+#define DOWN_MAX (8 * USEC_PER_SEC)
+#define CHAOS_MIN (2 * USEC_PER_SEC)
+#define CHAOS_MAX (20 * USEC_PER_SEC)
+#define CALM_MIN (15 * USEC_PER_SEC)
+#define CALM_MAX (40 * USEC_PER_SEC)
+#define CHAOS_SPACING (400 * USEC_PER_MSEC)
+#define CALM_SPACING (3 * USEC_PER_SEC)
+#define PARTITION_MIN (200 * USEC_PER_MSEC)
+#define PARTITION_MAX (10 * USEC_PER_SEC)
+#define RECAMPAIGN_MIN (500 * USEC_PER_MSEC)
+#define RECAMPAIGN_MAX (6 * USEC_PER_SEC)
+/* The cluster's T_max: large enough for every H the simulator picks, small enough to see lost-disk recoveries end. */
+#define SIM_LEASE_MAX (10 * USEC_PER_SEC)
+
+/* ---- event heap ---- */
+
+static bool ev_before(const SimEvent *a, const SimEvent *b) {
+        return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+static int heap_push(Sim *s, SimEvent ev) {
+        size_t i;
+
+        if (s->n_heap >= s->allocated_heap) {
+                size_t m = s->allocated_heap ? s->allocated_heap * 2 : 1024;
+                SimEvent *h = realloc(s->heap, m * sizeof(SimEvent));
+
+                if (!h)
+                        return -ENOMEM;
+                s->heap = h;
+                s->allocated_heap = m;
+        }
+
+        ev.seq = s->seq++;
+        i = s->n_heap++;
+        while (i > 0) {
+                size_t parent = (i - 1) / 2;
+
+                if (!ev_before(&ev, &s->heap[parent]))
+                        break;
+                s->heap[i] = s->heap[parent];
+                i = parent;
+        }
+        s->heap[i] = ev;
+        return 0;
+}
+
+static SimEvent heap_pop(Sim *s) {
+        SimEvent top = s->heap[0], last;
+        size_t i = 0;
+
+        assert(s->n_heap > 0);
+        last = s->heap[--s->n_heap];
+        for (;;) {
+                size_t l = 2 * i + 1, r = l + 1, m = i;
+                const SimEvent *best = &last;
+
+                if (l < s->n_heap && ev_before(&s->heap[l], best)) {
+                        m = l;
+                        best = &s->heap[l];
+                }
+                if (r < s->n_heap && ev_before(&s->heap[r], best))
+                        m = r;
+                if (m == i)
+                        break;
+                s->heap[i] = s->heap[m];
+                i = m;
+        }
+        if (s->n_heap > 0)
+                s->heap[i] = last;
+        return top;
+}
+
+static int schedule(Sim *s, uint64_t at, SimEventType type, unsigned node, int32_t name, uint64_t gen) {
+        if (at < s->now)
+                at = s->now;
+        return heap_push(s, (SimEvent) {
+                .at = at,
+                .type = type,
+                .node = (uint16_t) node,
+                .name = name,
+                .life = s->nodes[node].life,
+                .gen = gen,
+        });
+}
+
+/* ---- message pool ---- */
+
+static int msg_alloc(Sim *s, const PeerMsg *m, uint32_t *ret) {
+        uint32_t i;
+
+        if (s->n_msg_free > 0)
+                i = s->msg_free[--s->n_msg_free];
+        else {
+                if (s->n_msgs >= s->allocated_msgs) {
+                        size_t k = s->allocated_msgs ? s->allocated_msgs * 2 : 256;
+                        PeerMsg *p = realloc(s->msgs, k * sizeof(PeerMsg));
+                        uint32_t *f;
+
+                        if (!p)
+                                return -ENOMEM;
+                        s->msgs = p;
+                        f = realloc(s->msg_free, k * sizeof(uint32_t));
+                        if (!f)
+                                return -ENOMEM;
+                        s->msg_free = f;
+                        s->allocated_msgs = k;
+                }
+                i = (uint32_t) s->n_msgs++;
+        }
+        s->msgs[i] = *m;
+        *ret = i;
+        return 0;
+}
+
+static void msg_release(Sim *s, uint32_t i) {
+        s->msg_free[s->n_msg_free++] = i;
+}
+
+/* ---- clocks ---- */
+
+/*
+ * A node's clock: it counts from boot_clock at its boot at rate 1 + drift, drift
+ * within ±ρ (DESIGN.md "Clock"). It is monotonic within one boot; a host that
+ * reboots starts a new clock, as CLOCK_BOOTTIME does.
+ */
+uint64_t sim_node_clock(const SimNode *n, uint64_t t) {
+        unsigned __int128 x;
+
+        if (t <= n->boot_true)
+                return n->boot_clock;
+        x = (unsigned __int128) (t - n->boot_true) * (uint64_t) (INT64_C(1000000000) + n->drift_ppb);
+        return n->boot_clock + (uint64_t) (x / 1000000000u);
+}
+
+/* The earliest true time at which the node's clock reads at least `clock`. */
+uint64_t sim_true_at(const SimNode *n, uint64_t clock) {
+        uint64_t rate = (uint64_t) (INT64_C(1000000000) + n->drift_ppb), t;
+        unsigned __int128 x;
+
+        if (clock <= n->boot_clock)
+                return n->boot_true;
+        x = ((unsigned __int128) (clock - n->boot_clock) * 1000000000u + rate - 1) / rate;
+        if (x > UINT64_MAX / 4)
+                return UINT64_MAX / 2;
+        t = n->boot_true + (uint64_t) x;
+        while (sim_node_clock(n, t) < clock)
+                t++;
+        while (t > n->boot_true && sim_node_clock(n, t - 1) >= clock)
+                t--;
+        return t;
+}
+
+static uint64_t node_now(const Sim *s, const SimNode *n) {
+        return sim_node_clock(n, s->now);
+}
+
+/* ---- helpers ---- */
+
+int sim_name_index(const Sim *s, const char *name) {
+        unsigned long k;
+        char *end;
+
+        if (name[0] != 'u')
+                return -1;
+        errno = 0;
+        k = strtoul(name + 1, &end, 10);
+        if (errno != 0 || end == name + 1 || strcmp(end, ".service") != 0 || k >= s->n_names)
+                return -1;
+        return (int) k;
+}
+
+static SimNode *host_node(Sim *s, uint16_t host) {
+        if (host == PES_HOST_NONE || host > s->n_nodes)
+                return NULL;
+        return &s->nodes[host - 1];
+}
+
+static void mark_dirty(Sim *s, int32_t name) {
+        if (name >= 0 && (unsigned) name < s->n_names)
+                s->names[name].dirty = true;
+}
+
+static int sim_fail(Sim *s, int r, const char *what, const SimNode *n, int32_t name) {
+        fprintf(s->p.log, "pes-sim: seed %" PRIu64 ": %s on n%u (%s) failed: %s\n",
+                s->p.seed, what, n ? n->host : 0,
+                name >= 0 ? s->names[name].name : "-", strerror(-r));
+        return r;
+}
+
+/* ---- network ---- */
+
+static uint64_t net_delay(Sim *s) {
+        uint64_t d = sim_rng_range(&s->rng, NET_DELAY_MIN, NET_DELAY_MAX);
+
+        if (!s->calm) {
+                if (sim_rng_chance(&s->rng, s->big_tail_ppm))
+                        d += sim_rng_range(&s->rng, NET_TAIL_MAX, NET_BIG_TAIL_MAX);
+                else if (sim_rng_chance(&s->rng, s->tail_ppm))
+                        d += sim_rng_range(&s->rng, NET_DELAY_MAX, NET_TAIL_MAX);
+        }
+        return d;
+}
+
+static bool cut(const Sim *s, const SimNode *a, const SimNode *b) {
+        return s->partitioned && a != b && a->group != b->group;
+}
+
+/* A message leaves node `from` now (a reply held for a sync leaves when the sync completes). */
+static int net_send(Sim *s, SimNode *from, uint16_t to_host, const PeerMsg *m, uint32_t flags) {
+        int32_t name = m->name[0] ? sim_name_index(s, m->name) : -1;
+        SimNode *to = host_node(s, to_host);
+        unsigned copies = 1;
+        TraceRec *tr;
+        int r;
+
+        if (!to) {
+                sim_violation(s, "I0", "n%u sent %s to unknown host %u", from->host, msg_type_to_string(m->type), to_host);
+                return 0;
+        }
+
+        s->res->messages++;
+        sim_check_sent(s, from, m);
+
+        if (to != from) {
+                if (cut(s, from, to))
+                        flags |= SEND_DROPPED_PARTITION;
+                else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->loss_ppm))
+                        flags |= SEND_DROPPED_LOSS;
+                else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->dup_ppm)) {
+                        flags |= SEND_DUPLICATED;
+                        copies = 2;
+                }
+        }
+
+        tr = sim_trace_add(s, TRACE_SEND, m->type, from->host, name);
+        tr->peer = to_host;
+        tr->flags = flags;
+        if (flags & (SEND_DROPPED_PARTITION | SEND_DROPPED_LOSS)) {
+                sim_trace_msg(tr, m, 0);
+                return 0;
+        }
+
+        for (unsigned c = 0; c < copies; c++) {
+                /* Loopback is delivered after this turn, never lost, never cut. */
+                uint64_t delay = to == from ? 0 : net_delay(s);
+                uint32_t slot;
+
+                if (c == 0)
+                        sim_trace_msg(tr, m, delay);
+                r = msg_alloc(s, m, &slot);
+                if (r < 0)
+                        return r;
+                r = heap_push(s, (SimEvent) {
+                        .at = s->now + delay,
+                        .type = EV_DELIVER,
+                        .node = (uint16_t) (to->host - 1),
+                        .name = name,
+                        .msg = slot,
+                });
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* ---- disk ---- */
+
+static int batch_open(SimNode *n, SimBatch **ret) {
+        if (n->n_batches >= n->allocated_batches) {
+                size_t m = n->allocated_batches ? n->allocated_batches * 2 : 8;
+                SimBatch *b = realloc(n->batches, m * sizeof(SimBatch));
+
+                if (!b)
+                        return -ENOMEM;
+                n->batches = b;
+                n->allocated_batches = m;
+        }
+        n->batches[n->n_batches] = (SimBatch) { .gen = ++n->queued_gen };
+        *ret = &n->batches[n->n_batches++];
+        return 0;
+}
+
+static int batch_add(SimBatch *b, int32_t name, const Ballot *bp, const RegValue *v) {
+        if (b->n_writes >= b->allocated) {
+                size_t m = b->allocated ? b->allocated * 2 : 4;
+                SimWrite *w = realloc(b->writes, m * sizeof(SimWrite));
+
+                if (!w)
+                        return -ENOMEM;
+                b->writes = w;
+                b->allocated = m;
+        }
+        b->writes[b->n_writes++] = (SimWrite) {
+                .name = name,
+                .bp = bp ? *bp : (Ballot) {},
+                .v = v ? *v : (RegValue) {},
+        };
+        return 0;
+}
+
+static void batches_drop(Sim *s, SimNode *n) {
+        for (size_t i = 0; i < n->n_batches; i++)
+                free(n->batches[i].writes);
+        n->n_batches = 0;
+        for (size_t i = 0; i < n->n_held; i++)
+                msg_release(s, n->held[i].msg);
+        n->n_held = 0;
+        n->queued_gen = n->synced_gen;
+}
+
+static int hold(Sim *s, SimNode *n, uint16_t to, const PeerMsg *m) {
+        uint32_t slot;
+        TraceRec *tr;
+        int r;
+
+        if (n->n_held >= n->allocated_held) {
+                size_t k = n->allocated_held ? n->allocated_held * 2 : 16;
+                SimHeld *h = realloc(n->held, k * sizeof(SimHeld));
+
+                if (!h)
+                        return -ENOMEM;
+                n->held = h;
+                n->allocated_held = k;
+        }
+        r = msg_alloc(s, m, &slot);
+        if (r < 0)
+                return r;
+        n->held[n->n_held++] = (SimHeld) { .wait_gen = n->queued_gen, .to = to, .msg = slot };
+
+        tr = sim_trace_add(s, TRACE_SEND, m->type, n->host, m->name[0] ? sim_name_index(s, m->name) : -1);
+        tr->peer = to;
+        tr->flags = SEND_HELD;
+        sim_trace_msg(tr, m, n->queued_gen);
+        return 0;
+}
+
+/* The writer thread finished a batch: it is durable now, and the replies waiting for it leave. */
+static int sync_done(Sim *s, SimNode *n, uint64_t gen) {
+        SimBatch *b;
+        size_t k = 0;
+        int r;
+
+        if (n->n_batches == 0 || n->batches[0].gen != gen)
+                return sim_fail(s, -EPROTO, "sync order", n, -1);
+
+        b = &n->batches[0];
+        for (size_t i = 0; i < b->n_writes; i++) {
+                const SimWrite *w = &b->writes[i];
+
+                if (w->name < 0) {
+                        n->durable_init = true;
+                        n->ever_init = true;
+                        continue;
+                }
+                /* I4: the durable bp never goes back. */
+                if (n->durable[w->name].has && ballot_compare(&w->bp, &n->durable[w->name].bp) < 0)
+                        sim_violation(s, "I4", "n%u wrote %s bp=%" PRIu64 ".%u over a durable bp=%" PRIu64 ".%u",
+                                      n->host, s->names[w->name].name, w->bp.counter, w->bp.host,
+                                      n->durable[w->name].bp.counter, n->durable[w->name].bp.host);
+                n->durable[w->name] = (SimDurable) { .has = true, .bp = w->bp, .v = w->v };
+        }
+        free(b->writes);
+        memmove(n->batches, n->batches + 1, (n->n_batches - 1) * sizeof(SimBatch));
+        n->n_batches--;
+        n->synced_gen = gen;
+
+        while (k < n->n_held && n->held[k].wait_gen <= n->synced_gen) {
+                SimHeld h = n->held[k++];
+
+                r = net_send(s, n, h.to, &s->msgs[h.msg], SEND_RELEASED);
+                msg_release(s, h.msg);
+                if (r < 0)
+                        return r;
+        }
+        memmove(n->held, n->held + k, (n->n_held - k) * sizeof(SimHeld));
+        n->n_held -= k;
+        return 0;
+}
+
+/* ---- units ---- */
+
+static void unit_set(Sim *s, SimNode *n, unsigned name, UnitState st) {
+        SimUnit *u = &n->units[name];
+
+        u->state = st;
+        u->gen++;
+        sim_trace_add(s, TRACE_UNIT, st, n->host, (int32_t) name);
+        mark_dirty(s, (int32_t) name);
+}
+
+static int unit_report_kind(Sim *s, SimNode *n, unsigned name, UnitReport what) {
+        uint64_t at = s->now + sim_rng_range(&s->rng, REPORT_DELAY_MIN, REPORT_DELAY_MAX);
+
+        return heap_push(s, (SimEvent) {
+                .at = at,
+                .type = EV_UNIT_REPORT,
+                .node = (uint16_t) (n->host - 1),
+                .name = (int32_t) name,
+                .life = n->life,
+                .arg = what,
+        });
+}
+
+/*
+ * How long a unit takes to stop, on its host's clock: mostly quickly, sometimes
+ * slowly, and sometimes it ignores SIGTERM until systemd's TimeoutStopSec = S
+ * sends SIGKILL (DESIGN.md "the drop-in sets TimeoutStopSec to it").
+ */
+static uint64_t unit_stop_true_at(Sim *s, SimNode *n, unsigned name) {
+        uint64_t stop = s->names[name].params.stop_usec, d;
+        uint64_t roll = sim_rng_below(&s->rng, 100);
+
+        if (roll < 70)
+                d = sim_rng_range(&s->rng, 0, stop / 2);
+        else if (roll < 90)
+                d = sim_rng_range(&s->rng, stop / 2, stop);
+        else
+                d = stop;
+        return sim_true_at(n, node_now(s, n) + d);
+}
+
+static int unit_begin_stop(Sim *s, SimNode *n, unsigned name) {
+        unit_set(s, n, name, UNIT_STOPPING);
+        return heap_push(s, (SimEvent) {
+                .at = unit_stop_true_at(s, n, name),
+                .type = EV_UNIT_DONE,
+                .node = (uint16_t) (n->host - 1),
+                .name = (int32_t) name,
+                .gen = n->units[name].gen,
+        });
+}
+
+static int unit_begin_start(Sim *s, SimNode *n, unsigned name) {
+        unit_set(s, n, name, UNIT_STARTING);
+        return heap_push(s, (SimEvent) {
+                .at = s->now + sim_rng_range(&s->rng, USEC_PER_MSEC, UNIT_START_MAX),
+                .type = EV_UNIT_DONE,
+                .node = (uint16_t) (n->host - 1),
+                .name = (int32_t) name,
+                .gen = n->units[name].gen,
+        });
+}
+
+static int unit_start(Sim *s, SimNode *n, unsigned name, uint64_t token) {
+        SimUnit *u = &n->units[name];
+
+        u->token = token;
+        switch (u->state) {
+        case UNIT_INACTIVE:
+                u->stop_requested = false;
+                return unit_begin_start(s, n, name);
+        case UNIT_STOPPING:
+                /* StartUnit("replace") on a deactivating unit starts it once it is down. */
+                u->start_pending = true;
+                u->stop_requested = false;
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+static int unit_stop(Sim *s, SimNode *n, unsigned name) {
+        SimUnit *u = &n->units[name];
+
+        u->start_pending = false;
+        switch (u->state) {
+        case UNIT_INACTIVE:
+                u->stop_requested = false;
+                return unit_report_kind(s, n, name, REPORT_STOPPED);
+        case UNIT_STARTING:
+        case UNIT_ACTIVE:
+                u->stop_requested = true;
+                return unit_begin_stop(s, n, name);
+        case UNIT_STOPPING:
+                u->stop_requested = true;
+                return 0;
+        }
+        return 0;
+}
+
+static int unit_kill(Sim *s, SimNode *n, unsigned name) {
+        SimUnit *u = &n->units[name];
+        bool report = u->stop_requested || u->state != UNIT_INACTIVE;
+
+        /* SIGKILL of the cgroup: dead at once. */
+        u->start_pending = false;
+        u->stop_requested = false;
+        if (u->state != UNIT_INACTIVE)
+                unit_set(s, n, name, UNIT_INACTIVE);
+        if (report)
+                return unit_report_kind(s, n, name, REPORT_STOPPED);
+        return 0;
+}
+
+static int unit_done(Sim *s, SimNode *n, unsigned name) {
+        SimUnit *u = &n->units[name];
+
+        switch (u->state) {
+        case UNIT_STARTING:
+                unit_set(s, n, name, UNIT_ACTIVE);
+                return 0;
+        case UNIT_STOPPING:
+                unit_set(s, n, name, UNIT_INACTIVE);
+                if (u->start_pending) {
+                        u->start_pending = false;
+                        return unit_begin_start(s, n, name);
+                }
+                if (u->stop_requested && n->up) {
+                        u->stop_requested = false;
+                        return unit_report_kind(s, n, name, REPORT_STOPPED);
+                }
+                return 0;
+        default:
+                return 0;
+        }
+}
+
+/* ---- carrying out the core's actions ---- */
+
+static int arm_timer(Sim *s, SimNode *n, int32_t name, uint64_t deadline, bool fence) {
+        unsigned slot = name < 0 ? s->n_names : (unsigned) name;
+        uint64_t at = sim_true_at(n, deadline);
+        TraceRec *tr;
+
+        /* A normal timer may fire a little late (event-loop latency); fence timers are exact. */
+        if (!fence)
+                at += sim_rng_range(&s->rng, 0, TIMER_LATENESS_MAX);
+
+        /* One timer per name, re-armed by every ARM_TIMER, as an sd-event source is. */
+        n->timer_gen[slot]++;
+        n->timer_at[slot] = deadline;
+
+        tr = sim_trace_add(s, TRACE_ACTION, ACTION_ARM_TIMER, n->host, name);
+        tr->a = deadline;
+        tr->b = at;
+        tr->flags = fence;
+        return schedule(s, at, EV_TIMER, n->host - 1, name, n->timer_gen[slot]);
+}
+
+static int carry_out(Sim *s, SimNode *n) {
+        SimBatch *batch = NULL;
+        int r = 0;
+
+        for (size_t i = 0; i < s->out.n && r >= 0; i++) {
+                const Action *a = &s->out.actions[i];
+                int32_t name = a->name[0] ? sim_name_index(s, a->name) : -1;
+                TraceRec *tr;
+
+                if (a->name[0] && name < 0)
+                        return sim_fail(s, -EINVAL, "action for an unknown name", n, -1);
+                mark_dirty(s, name);
+
+                switch (a->type) {
+                case ACTION_SEND:
+                        /* action.h: a reply waits for every write queued so far. */
+                        if (a->send.after_persist && n->queued_gen > n->synced_gen)
+                                r = hold(s, n, a->send.to, &a->send.msg);
+                        else
+                                r = net_send(s, n, a->send.to, &a->send.msg, 0);
+                        break;
+
+                case ACTION_PERSIST:
+                        tr = sim_trace_add(s, TRACE_ACTION, a->type, n->host, name);
+                        tr->a = a->persist.bp.counter;
+                        tr->b = a->persist.bp.host;
+                        tr->c = a->persist.v.ba.counter;
+                        tr->d = a->persist.v.ba.host;
+                        tr->flags = a->persist.v.kind | (a->persist.seq_only ? 0x100u : 0);
+                        if (name < 0) {
+                                r = sim_fail(s, -EINVAL, "persist without a name", n, -1);
+                                break;
+                        }
+                        /* DESIGN.md "seq alone is not written": the daemon skips seq-only writes. */
+                        if (a->persist.seq_only)
+                                break;
+                        if (!batch)
+                                r = batch_open(n, &batch);
+                        if (r >= 0)
+                                r = batch_add(batch, name, &a->persist.bp, &a->persist.v);
+                        break;
+
+                case ACTION_PERSIST_INIT:
+                        sim_trace_add(s, TRACE_ACTION, a->type, n->host, -1);
+                        if (!batch)
+                                r = batch_open(n, &batch);
+                        if (r >= 0)
+                                r = batch_add(batch, -1, NULL, NULL);
+                        break;
+
+                case ACTION_START_UNIT:
+                        tr = sim_trace_add(s, TRACE_ACTION, a->type, n->host, name);
+                        tr->a = a->start.token;
+                        tr->b = a->start.valid;
+                        tr->c = sim_true_at(n, a->start.valid);
+                        if (name >= 0)
+                                r = unit_start(s, n, (unsigned) name, a->start.token);
+                        break;
+
+                case ACTION_STOP_UNIT:
+                        sim_trace_add(s, TRACE_ACTION, a->type, n->host, name);
+                        if (name >= 0)
+                                r = unit_stop(s, n, (unsigned) name);
+                        break;
+
+                case ACTION_KILL_UNIT:
+                        sim_trace_add(s, TRACE_ACTION, a->type, n->host, name);
+                        if (name >= 0)
+                                r = unit_kill(s, n, (unsigned) name);
+                        break;
+
+                case ACTION_ARM_TIMER:
+                        r = arm_timer(s, n, name, a->timer.deadline, a->timer.fence);
+                        break;
+
+                case ACTION_NOTIFY:
+                        tr = sim_trace_add(s, TRACE_NOTIFY, a->notify.kind, n->host, name);
+                        tr->a = a->notify.token;
+                        tr->b = a->notify.holder;
+                        tr->c = a->notify.reason;
+                        if (name < 0)
+                                break;
+                        if (a->notify.kind == NOTIFY_ACQUIRED) {
+                                s->res->tenures++;
+                                sim_check_acquired(s, n, (unsigned) name, a->notify.token);
+                        } else if (a->notify.kind == NOTIFY_LOST) {
+                                if (a->notify.reason == LOST_FENCED)
+                                        s->res->fences++;
+                                sim_check_lost(s, n, (unsigned) name, a->notify.reason);
+                        }
+                        break;
+
+                default:
+                        r = sim_fail(s, -EINVAL, "unknown action", n, name);
+                        break;
+                }
+        }
+        action_list_clear(&s->out);
+        if (r < 0)
+                return r;
+
+        if (batch) {
+                /* One write transaction per loop turn, on a writer thread that commits in order. */
+                uint64_t d = sim_rng_chance(&s->rng, 20000) ?
+                        sim_rng_range(&s->rng, FSYNC_MAX, FSYNC_TAIL_MAX) :
+                        sim_rng_range(&s->rng, FSYNC_MIN, FSYNC_MAX);
+                uint64_t at = (n->writer_free_at > s->now ? n->writer_free_at : s->now) + d;
+
+                n->writer_free_at = at;
+                r = schedule(s, at, EV_SYNC, n->host - 1, -1, n->queued_gen);
+        }
+        return r;
+}
+
+/* ---- nodes ---- */
+
+static int node_boot(Sim *s, SimNode *n, bool new_clock) {
+        AcceptorStart mode;
+        uint64_t now;
+        int r;
+
+        if (new_clock) {
+                /* A new boot: a new clock with its own rate within ±ρ (the bounds included). */
+                int64_t rho_ppb = (int64_t) s->config.rho_ppm * 1000;
+                uint64_t roll = sim_rng_below(&s->rng, 4);
+
+                n->boot_true = s->now;
+                n->boot_clock = sim_rng_range(&s->rng, USEC_PER_SEC, 1000 * USEC_PER_SEC);
+                n->drift_ppb = roll == 0 ? -rho_ppb : roll == 1 ? rho_ppb :
+                        (int64_t) sim_rng_below(&s->rng, (uint64_t) (2 * rho_ppb + 1)) - rho_ppb;
+        }
+
+        n->up = true;
+        n->incarnation++;
+        n->paused_until = 0;
+        sim_rng_seed(&n->core_rng_state, sim_rng_next(&s->rng));
+        n->core_rng = (CoreRng) { .next = sim_rng_core_next, .userdata = &n->core_rng_state };
+
+        r = node_new(n->host, n->incarnation, &s->config, &n->core_rng, &n->core);
+        if (r < 0)
+                return sim_fail(s, r, "node_new", n, -1);
+
+        /* DESIGN.md "Restart", "Lost disk", "Bootstrap": the mode follows from what is on disk. */
+        if (n->durable_init) {
+                for (unsigned i = 0; i < s->n_names; i++) {
+                        if (!n->durable[i].has)
+                                continue;
+                        r = node_acceptor_load(n->core, s->names[i].name, &n->durable[i].bp, &n->durable[i].v);
+                        if (r < 0)
+                                return sim_fail(s, r, "node_acceptor_load", n, (int32_t) i);
+                }
+                mode = ACCEPTOR_START_RESTART;
+        } else if (n->ever_init && n->voter)
+                mode = ACCEPTOR_START_LOST_DISK;
+        else if (n->ever_init)
+                mode = ACCEPTOR_START_RESTART; /* a candidate that is no voter has no acceptor state */
+        else
+                mode = ACCEPTOR_START_BOOTSTRAP;
+
+        for (unsigned i = 0; i < s->n_names; i++) {
+                n->bp_seen[i] = n->durable[i].has ? n->durable[i].bp : (Ballot) {};
+                n->released[i] = false;
+                n->guards[i] = NULL;
+        }
+
+        now = node_now(s, n);
+        {
+                TraceRec *tr = sim_trace_add(s, TRACE_FAULT, FAULT_BOOT, n->host, -1);
+                tr->a = mode;
+                tr->b = n->incarnation;
+        }
+        r = node_start(n->core, mode, now, &s->out);
+        if (r < 0)
+                return sim_fail(s, r, "node_start", n, -1);
+
+        for (unsigned i = 0; i < s->n_names; i++) {
+                SimName *nm = &s->names[i];
+
+                if (!n->candidate[i])
+                        continue;
+                r = node_supervise(n->core, nm->name, &nm->params, now, &s->out);
+                if (r < 0)
+                        return sim_fail(s, r, "node_supervise", n, (int32_t) i);
+                r = node_set_candidates(n->core, nm->name, nm->candidates, nm->n_candidates);
+                if (r < 0)
+                        return sim_fail(s, r, "node_set_candidates", n, (int32_t) i);
+                n->guards[i] = node_guard(n->core, nm->name);
+                if (!n->guards[i])
+                        return sim_fail(s, -ENOENT, "node_guard", n, (int32_t) i);
+        }
+        s->all_dirty = true;
+        return carry_out(s, n);
+}
+
+static bool wipe_pending(const Sim *s) {
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                const SimNode *n = &s->nodes[i];
+
+                if (!n->voter || !n->ever_init || n->durable_init)
+                        continue;
+                /* A voter that lost its disk and has not recovered yet (down, or scanning). */
+                if (!n->up || !acceptor_serving(node_acceptor(n->core)))
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * A crash. A host crash (power loss) kills the units with it and reboots with a
+ * new clock; a crash of pesd alone leaves the host running, and systemd stops
+ * the units bound to it (BindsTo=pesd.service) within their stop budget S.
+ * Unsynced writes are lost either way; a wiped disk loses everything.
+ */
+static int node_crash(Sim *s, SimNode *n, bool host, bool wipe) {
+        TraceRec *tr;
+        int r;
+
+        tr = sim_trace_add(s, TRACE_FAULT, wipe ? FAULT_WIPE : host ? FAULT_CRASH_HOST : FAULT_CRASH_DAEMON, n->host, -1);
+        tr->a = n->n_batches;
+        s->res->crashes++;
+        if (wipe)
+                s->res->wipes++;
+
+        n->core = node_free(n->core);
+        n->up = false;
+        n->life++;
+        n->paused_until = 0;
+        batches_drop(s, n);
+
+        for (unsigned i = 0; i < s->n_names; i++) {
+                SimUnit *u = &n->units[i];
+
+                n->guards[i] = NULL;
+                u->stop_requested = false;
+                u->start_pending = false;
+                if (u->state == UNIT_INACTIVE)
+                        continue;
+                if (host)
+                        unit_set(s, n, i, UNIT_INACTIVE);
+                else if (u->state != UNIT_STOPPING) {
+                        r = unit_begin_stop(s, n, i);
+                        if (r < 0)
+                                return r;
+                }
+        }
+
+        if (wipe) {
+                for (unsigned i = 0; i < s->n_names; i++) {
+                        n->durable[i] = (SimDurable) {};
+                        n->promised[i] = (Ballot) {};
+                }
+                n->durable_init = false;
+        }
+
+        n->down_until = s->now + sim_rng_range(&s->rng, DOWN_MIN, DOWN_MAX);
+        s->all_dirty = true;
+        return schedule(s, n->down_until, EV_BOOT, n->host - 1, -1, host);
+}
+
+/* ---- workload and faults ---- */
+
+static SimNode *random_up_node(Sim *s) {
+        unsigned k = 0, pick;
+
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (s->nodes[i].up)
+                        k++;
+        if (k == 0)
+                return NULL;
+        pick = (unsigned) sim_rng_below(&s->rng, k);
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (s->nodes[i].up && pick-- == 0)
+                        return &s->nodes[i];
+        return NULL;
+}
+
+/* The node that holds name (guard_holds on its own clock), or NULL. */
+static SimNode *holder_of(Sim *s, unsigned name) {
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *n = &s->nodes[i];
+
+                if (n->up && n->guards[name] && guard_holds(n->guards[name], node_now(s, n)))
+                        return n;
+        }
+        return NULL;
+}
+
+static int inject_release(Sim *s) {
+        unsigned name = (unsigned) sim_rng_below(&s->rng, s->n_names);
+        SimNode *n = holder_of(s, name);
+        TraceRec *tr;
+        int r;
+
+        if (!n || n->released[name])
+                return 0;
+        /* Keep another candidate campaigning, so that the name has an eligible host (I8). */
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (s->nodes[i].released[name])
+                        return 0;
+
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_RELEASE, n->host, (int32_t) name);
+        (void) tr;
+        s->res->releases++;
+        n->released[name] = true;
+        r = node_release(n->core, s->names[name].name, node_now(s, n), &s->out);
+        if (r < 0)
+                return sim_fail(s, r, "node_release", n, (int32_t) name);
+        r = carry_out(s, n);
+        if (r < 0)
+                return r;
+        return schedule(s, s->now + sim_rng_range(&s->rng, RECAMPAIGN_MIN, RECAMPAIGN_MAX),
+                        EV_CAMPAIGN, n->host - 1, (int32_t) name, 0);
+}
+
+static int inject_move(Sim *s) {
+        unsigned name = (unsigned) sim_rng_below(&s->rng, s->n_names), k = 0, pick;
+        SimName *nm = &s->names[name];
+        SimNode *a = holder_of(s, name), *b = NULL;
+        TraceRec *tr;
+        int r;
+
+        if (!a)
+                return 0;
+        for (size_t i = 0; i < nm->n_candidates; i++) {
+                SimNode *c = host_node(s, nm->candidates[i].host);
+
+                if (c != a && (c->up || !s->calm))
+                        k++;
+        }
+        if (k == 0)
+                return 0;
+        pick = (unsigned) sim_rng_below(&s->rng, k);
+        for (size_t i = 0; i < nm->n_candidates; i++) {
+                SimNode *c = host_node(s, nm->candidates[i].host);
+
+                if (c != a && (c->up || !s->calm) && pick-- == 0) {
+                        b = c;
+                        break;
+                }
+        }
+        if (!b)
+                return 0;
+
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_MOVE, a->host, (int32_t) name);
+        tr->a = b->host;
+        r = node_move(a->core, nm->name, b->host, node_now(s, a), &s->out);
+        if (r == -ENOTCONN)
+                return 0;
+        if (r < 0)
+                return sim_fail(s, r, "node_move", a, (int32_t) name);
+        s->res->moves++;
+        /* I6: remember the move, checked when the next tenure of the name begins. */
+        nm->move_pending = true;
+        nm->move_from = a->host - 1u;
+        nm->move_to = b->host;
+        nm->move_token = guard_token(a->guards[name]);
+        return carry_out(s, a);
+}
+
+static int inject_unit_failure(Sim *s) {
+        unsigned name = (unsigned) sim_rng_below(&s->rng, s->n_names);
+        SimNode *n = holder_of(s, name);
+        UnitReport what;
+        TraceRec *tr;
+
+        if (!n || n->units[name].state != UNIT_ACTIVE)
+                return 0;
+        what = sim_rng_below(&s->rng, 2) ? REPORT_FAILED : REPORT_STOPPED_BY_ITSELF;
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_UNIT_FAIL, n->host, (int32_t) name);
+        tr->a = what;
+        s->res->unit_failures++;
+        unit_set(s, n, name, UNIT_INACTIVE);
+        return unit_report_kind(s, n, name, what);
+}
+
+static int inject_crash(Sim *s) {
+        SimNode *n = random_up_node(s);
+        bool host, wipe;
+
+        if (!n)
+                return 0;
+        host = sim_rng_below(&s->rng, 2);
+        /* At most one voter recovers a lost disk at a time (DESIGN.md "Lost disk" needs F+1 others). */
+        wipe = host && n->voter && sim_rng_below(&s->rng, 4) == 0 && !wipe_pending(s);
+        return node_crash(s, n, host, wipe);
+}
+
+static int inject_partition(Sim *s) {
+        unsigned groups = (unsigned) sim_rng_range(&s->rng, 2, 3), used = 0;
+        TraceRec *tr;
+
+        if (s->partitioned) {
+                s->partitioned = false;
+                sim_trace_add(s, TRACE_FAULT, FAULT_HEAL, 0, -1);
+                return 0;
+        }
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                s->nodes[i].group = (unsigned) sim_rng_below(&s->rng, groups);
+                used |= 1u << s->nodes[i].group;
+        }
+        if ((used & (used - 1)) == 0)
+                s->nodes[sim_rng_below(&s->rng, s->n_nodes)].group = used == 1 ? 1 : 0;
+
+        s->partitioned = true;
+        s->partition_gen++;
+        s->res->partitions++;
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_PARTITION, 0, -1);
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                tr->a |= (uint64_t) s->nodes[i].group << (4 * i);
+        return schedule(s, s->now + sim_rng_range(&s->rng, PARTITION_MIN, PARTITION_MAX),
+                        EV_HEAL, 0, -1, s->partition_gen);
+}
+
+/* A pause of pesd shorter than δ, at most one per T (DESIGN.md "δ is sized to the longest host pause"). */
+static int inject_pause(Sim *s) {
+        SimNode *n = random_up_node(s);
+        TraceRec *tr;
+        uint64_t p;
+
+        if (!n || n->paused_until > s->now || s->now < n->last_pause_end + s->max_lease_usec)
+                return 0;
+        p = sim_rng_range(&s->rng, USEC_PER_MSEC, s->config.delta_usec * 9 / 10);
+        n->paused_until = s->now + p;
+        n->last_pause_end = n->paused_until;
+        s->res->pauses++;
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_PAUSE, n->host, -1);
+        tr->a = p;
+        return 0;
+}
+
+static void pick_network(Sim *s) {
+        static const uint32_t loss[] = { 0, 10000, 50000, 200000 };
+        static const uint32_t dup[] = { 0, 10000, 50000 };
+        static const uint32_t tail[] = { 0, 20000, 100000 };
+        static const uint32_t big[] = { 0, 5000, 20000 };
+        TraceRec *tr;
+
+        s->loss_ppm = loss[sim_rng_below(&s->rng, 4)];
+        s->dup_ppm = dup[sim_rng_below(&s->rng, 3)];
+        s->tail_ppm = tail[sim_rng_below(&s->rng, 3)];
+        s->big_tail_ppm = big[sim_rng_below(&s->rng, 3)];
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_NET, 0, -1);
+        tr->a = s->loss_ppm;
+        tr->b = s->big_tail_ppm;
+}
+
+static int inject(Sim *s) {
+        uint64_t roll;
+
+        if (s->calm) {
+                /* Faults have healed: only the operator's workload goes on. */
+                roll = sim_rng_below(&s->rng, 5);
+                if (roll == 0)
+                        return inject_release(s);
+                if (roll <= 2)
+                        return inject_move(s);
+                return 0;
+        }
+
+        roll = sim_rng_below(&s->rng, 64);
+        if (roll < 12)
+                return inject_crash(s);
+        if (roll < 22)
+                return inject_partition(s);
+        if (roll < 30)
+                return inject_pause(s);
+        if (roll < 34) {
+                pick_network(s);
+                return 0;
+        }
+        if (roll < 40)
+                return inject_unit_failure(s);
+        if (roll < 50)
+                return inject_release(s);
+        return inject_move(s);
+}
+
+static int phase_change(Sim *s) {
+        int r;
+
+        if (s->calm) {
+                sim_check_calm_ends(s);
+                s->calm = false;
+                sim_trace_add(s, TRACE_FAULT, FAULT_CHAOS, 0, -1);
+                pick_network(s);
+                return schedule(s, s->now + sim_rng_range(&s->rng, CHAOS_MIN, CHAOS_MAX), EV_PHASE, 0, -1, 0);
+        }
+
+        /* Faults heal: every host comes back, the network is whole and quick again. */
+        s->calm = true;
+        s->calm_since = s->now;
+        s->partitioned = false;
+        s->loss_ppm = s->dup_ppm = s->tail_ppm = s->big_tail_ppm = 0;
+        sim_trace_add(s, TRACE_FAULT, FAULT_CALM, 0, -1);
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *n = &s->nodes[i];
+
+                if (n->up)
+                        continue;
+                r = node_boot(s, n, true);
+                if (r < 0)
+                        return r;
+        }
+        sim_check_calm_begins(s);
+        return schedule(s, s->now + sim_rng_range(&s->rng, CALM_MIN, CALM_MAX), EV_PHASE, 0, -1, 0);
+}
+
+/* ---- the event loop ---- */
+
+static bool defer_if_paused(Sim *s, const SimEvent *ev, SimNode *n, int *r) {
+        SimEvent again;
+
+        if (n->paused_until <= s->now)
+                return false;
+        again = *ev;
+        again.at = n->paused_until;
+        *r = heap_push(s, again);
+        return true;
+}
+
+static void trace_event(Sim *s, const SimEvent *ev, const SimNode *n) {
+        TraceRec *tr = sim_trace_add(s, TRACE_EVENT, ev->type, n ? n->host : 0, ev->name);
+
+        tr->a = n && n->up ? node_now(s, n) : 0;
+}
+
+static int handle(Sim *s, const SimEvent *ev) {
+        SimNode *n = &s->nodes[ev->node];
+        const char *name = ev->name >= 0 ? s->names[ev->name].name : "";
+        int r = 0;
+
+        mark_dirty(s, ev->name);
+
+        switch ((SimEventType) ev->type) {
+        case EV_BOOT:
+                if (ev->life != n->life || n->up)
+                        return 0;
+                trace_event(s, ev, n);
+                return node_boot(s, n, ev->gen != 0);
+
+        case EV_DELIVER: {
+                const PeerMsg *m = &s->msgs[ev->msg];
+                SimNode *from = host_node(s, m->from);
+                TraceRec *tr;
+
+                if (!n->up || (from && cut(s, from, n))) {
+                        tr = sim_trace_add(s, TRACE_SEND, m->type, m->from, ev->name);
+                        tr->peer = n->host;
+                        tr->flags = n->up ? SEND_DROPPED_PARTITION : SEND_DROPPED_DOWN;
+                        sim_trace_msg(tr, m, 0);
+                        msg_release(s, ev->msg);
+                        return 0;
+                }
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                tr = sim_trace_add(s, TRACE_EVENT, EV_DELIVER, n->host, ev->name);
+                tr->peer = m->from;
+                tr->flags = m->type;
+                sim_trace_msg(tr, m, m->remaining_usec);
+                r = node_receive(n->core, m, node_now(s, n), &s->out);
+                msg_release(s, ev->msg);
+                if (r < 0)
+                        return sim_fail(s, r, "node_receive", n, ev->name);
+                return carry_out(s, n);
+        }
+
+        case EV_TIMER: {
+                unsigned slot = ev->name < 0 ? s->n_names : (unsigned) ev->name;
+
+                if (ev->life != n->life || !n->up || n->timer_gen[slot] != ev->gen)
+                        return 0;
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                trace_event(s, ev, n);
+                r = node_timer(n->core, name, node_now(s, n), &s->out);
+                if (r < 0)
+                        return sim_fail(s, r, "node_timer", n, ev->name);
+                return carry_out(s, n);
+        }
+
+        case EV_SYNC:
+                if (ev->life != n->life || !n->up)
+                        return 0;
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                trace_event(s, ev, n);
+                return sync_done(s, n, ev->gen);
+
+        case EV_UNIT_DONE:
+                /* Units are systemd's: they go on while pesd is down. */
+                if (n->units[ev->name].gen != ev->gen)
+                        return 0;
+                return unit_done(s, n, (unsigned) ev->name);
+
+        case EV_UNIT_REPORT:
+                if (ev->life != n->life || !n->up || !n->guards[ev->name])
+                        return 0;
+                /* "Stopped" means the cgroup is empty, re-checked when the report is handled. */
+                if (n->units[ev->name].state != UNIT_INACTIVE)
+                        return 0;
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                trace_event(s, ev, n);
+                if (ev->arg == REPORT_FAILED)
+                        r = node_unit_failed(n->core, name, node_now(s, n), &s->out);
+                else
+                        r = node_unit_stopped(n->core, name, node_now(s, n), &s->out);
+                if (r < 0)
+                        return sim_fail(s, r, "node_unit_stopped/failed", n, ev->name);
+                return carry_out(s, n);
+
+        case EV_CAMPAIGN:
+                if (ev->life != n->life || !n->up || !n->released[ev->name])
+                        return 0;
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                trace_event(s, ev, n);
+                n->released[ev->name] = false;
+                r = node_campaign(n->core, name, node_now(s, n), &s->out);
+                if (r < 0)
+                        return sim_fail(s, r, "node_campaign", n, ev->name);
+                return carry_out(s, n);
+
+        case EV_CHAOS:
+                r = inject(s);
+                if (r < 0)
+                        return r;
+                return schedule(s, s->now + sim_rng_exp(&s->rng, s->calm ? CALM_SPACING : CHAOS_SPACING),
+                                EV_CHAOS, 0, -1, 0);
+
+        case EV_PHASE:
+                return phase_change(s);
+
+        case EV_HEAL:
+                if (ev->gen == s->partition_gen && s->partitioned) {
+                        s->partitioned = false;
+                        sim_trace_add(s, TRACE_FAULT, FAULT_HEAL, 0, -1);
+                }
+                return 0;
+
+        default:
+                return sim_fail(s, -EINVAL, "unknown event", NULL, -1);
+        }
+}
+
+/* ---- setup ---- */
+
+/* Per-name timing: mostly the defaults, some shorter and longer heartbeats and stop budgets. */
+static void pick_params(Sim *s, GuardParams *p) {
+        static const struct {
+                uint64_t h, stop;
+        } choices[] = {
+                { 1000 * USEC_PER_MSEC, 500 * USEC_PER_MSEC },
+                { 1000 * USEC_PER_MSEC, 500 * USEC_PER_MSEC },
+                { 1000 * USEC_PER_MSEC, 100 * USEC_PER_MSEC },
+                { 500 * USEC_PER_MSEC, 200 * USEC_PER_MSEC },
+                { 2000 * USEC_PER_MSEC, 1500 * USEC_PER_MSEC },
+        };
+        unsigned k = (unsigned) sim_rng_below(&s->rng, sizeof(choices) / sizeof(choices[0]));
+
+        guard_params_init(p);
+        p->heartbeat_usec = choices[k].h;
+        p->stop_usec = choices[k].stop;
+        p->round_timeout_usec = choices[k].h;
+        if (lease_validate(p->heartbeat_usec, p->stop_usec, s->config.rho_ppm, s->config.delta_usec,
+                           s->config.lease_max_usec, NULL) < 0)
+                guard_params_init(p);
+}
+
+static int setup(Sim *s) {
+        uint16_t voters[SIM_NODES_MAX];
+        int r;
+
+        s->n_nodes = s->p.n_nodes ? s->p.n_nodes : (unsigned) sim_rng_range(&s->rng, SIM_NODES_MIN, SIM_NODES_MAX);
+        /* An odd set of voters; with an even number of hosts one host is a candidate only. */
+        s->n_voters = s->n_nodes % 2 ? s->n_nodes : s->n_nodes - 1;
+        if (s->n_voters > 3 && sim_rng_below(&s->rng, 4) == 0)
+                s->n_voters -= 2;
+        if (s->p.n_names)
+                s->n_names = s->p.n_names;
+        else if (sim_rng_below(&s->rng, 8) == 0)
+                s->n_names = (unsigned) sim_rng_range(&s->rng, 40, 150);
+        else
+                s->n_names = (unsigned) sim_rng_range(&s->rng, 1, 16);
+
+        for (unsigned i = 0; i < s->n_voters; i++)
+                voters[i] = (uint16_t) (i + 1);
+        r = voter_config_init(&s->config, voters, s->n_voters);
+        if (r < 0)
+                return r;
+        s->config.lease_max_usec = SIM_LEASE_MAX;
+        s->config.epoch.hash = voter_config_hash(&s->config, 0);
+
+        s->names = calloc(s->n_names, sizeof(SimName));
+        if (!s->names)
+                return -ENOMEM;
+        s->max_lease_usec = 0;
+        for (unsigned i = 0; i < s->n_names; i++) {
+                SimName *nm = &s->names[i];
+                unsigned mask;
+
+                snprintf(nm->name, sizeof(nm->name), "u%04u.service", i);
+                pick_params(s, &nm->params);
+                nm->lease_usec = lease_from_heartbeat(nm->params.heartbeat_usec);
+                r = lease_hold_usec(nm->lease_usec, s->config.rho_ppm, s->config.delta_usec, &nm->hold_usec);
+                if (r < 0)
+                        return r;
+                if (nm->lease_usec > s->max_lease_usec)
+                        s->max_lease_usec = nm->lease_usec;
+
+                /* Candidates: every host, or a random subset of at least two. */
+                if (sim_rng_below(&s->rng, 2) == 0)
+                        mask = (1u << s->n_nodes) - 1;
+                else
+                        do
+                                mask = (unsigned) sim_rng_below(&s->rng, 1u << s->n_nodes);
+                        while (__builtin_popcount(mask) < 2);
+                for (unsigned k = 0; k < s->n_nodes; k++)
+                        if (mask & (1u << k))
+                                nm->candidates[nm->n_candidates++] = (RankCandidate) {
+                                        .host = (uint16_t) (k + 1),
+                                        .weight = (uint32_t) sim_rng_range(&s->rng, 1, 3),
+                                };
+        }
+
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *n = &s->nodes[i];
+
+                n->host = (uint16_t) (i + 1);
+                n->voter = i < s->n_voters;
+                n->candidate = calloc(s->n_names, sizeof(bool));
+                n->released = calloc(s->n_names, sizeof(bool));
+                n->guards = calloc(s->n_names, sizeof(Guard *));
+                n->units = calloc(s->n_names, sizeof(SimUnit));
+                n->timer_gen = calloc(s->n_names + 1, sizeof(uint64_t));
+                n->timer_at = calloc(s->n_names + 1, sizeof(uint64_t));
+                n->durable = calloc(s->n_names, sizeof(SimDurable));
+                n->bp_seen = calloc(s->n_names, sizeof(Ballot));
+                n->promised = calloc(s->n_names, sizeof(Ballot));
+                if (!n->candidate || !n->released || !n->guards || !n->units || !n->timer_gen ||
+                    !n->timer_at || !n->durable || !n->bp_seen || !n->promised)
+                        return -ENOMEM;
+        }
+        for (unsigned i = 0; i < s->n_names; i++)
+                for (size_t k = 0; k < s->names[i].n_candidates; k++)
+                        s->nodes[s->names[i].candidates[k].host - 1].candidate[i] = true;
+
+        /*
+         * The liveness bound of I8 (DESIGN.md: "within T plus backoff"), for the
+         * slowest name: a live lease or reservation to wait out at the acceptors,
+         * T·(1+ρ) on a clock that may run slow, (1−ρ); the unit's stop before a
+         * release or handoff is written, S; the campaign delay rank·Δ + U(0, Δ)
+         * with every host ranked; and one missed round plus its backoff, which the
+         * core caps by the round time, at most the round timeout H.
+         */
+        s->failover_bound_usec = 0;
+        for (unsigned i = 0; i < s->n_names; i++) {
+                const SimName *nm = &s->names[i];
+                uint64_t rho = s->config.rho_ppm;
+                uint64_t b = lease_acceptor_usec(nm->lease_usec, s->config.rho_ppm) * 1000000 / (1000000 - rho) +
+                        nm->params.stop_usec +
+                        (s->n_nodes + 1) * nm->params.rank_step_usec +
+                        2 * nm->params.round_timeout_usec;
+
+                if (b > s->failover_bound_usec)
+                        s->failover_bound_usec = b;
+        }
+        /* I5: a holder's renewals from before the faults healed may still be lost; after T + H they are not. */
+        s->i5_grace_usec = s->max_lease_usec + s->max_lease_usec / 3;
+        s->res->failover_bound_usec = s->failover_bound_usec;
+        s->res->n_nodes = s->n_nodes;
+        s->res->n_voters = s->n_voters;
+        s->res->n_names = s->n_names;
+
+        sim_check_i7(s);
+
+        /* Hosts boot within the first 200 ms; the run begins calm so that the first election is measured too. */
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                r = schedule(s, sim_rng_range(&s->rng, 0, 200 * USEC_PER_MSEC), EV_BOOT, i, -1, 1);
+                if (r < 0)
+                        return r;
+        }
+        s->calm = true;
+        s->calm_since = 0;
+        sim_check_calm_begins(s);
+        r = schedule(s, sim_rng_range(&s->rng, CALM_MIN, CALM_MAX), EV_PHASE, 0, -1, 0);
+        if (r < 0)
+                return r;
+        return schedule(s, sim_rng_exp(&s->rng, CALM_SPACING), EV_CHAOS, 0, -1, 0);
+}
+
+static void teardown(Sim *s) {
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *n = &s->nodes[i];
+
+                node_free(n->core);
+                for (size_t k = 0; k < n->n_batches; k++)
+                        free(n->batches[k].writes);
+                free(n->batches);
+                free(n->held);
+                free(n->candidate);
+                free(n->released);
+                free(n->guards);
+                free(n->units);
+                free(n->timer_gen);
+                free(n->timer_at);
+                free(n->durable);
+                free(n->bp_seen);
+                free(n->promised);
+        }
+        free(s->names);
+        free(s->heap);
+        free(s->msgs);
+        free(s->msg_free);
+        action_list_done(&s->out);
+        sim_trace_done(s);
+}
+
+int sim_run(const SimParams *p, SimResult *ret) {
+        Sim s = {};
+        int r;
+
+        if (!p || !ret || (p->n_nodes && (p->n_nodes < SIM_NODES_MIN || p->n_nodes > SIM_NODES_MAX)) ||
+            p->n_names > SIM_NAMES_MAX)
+                return -EINVAL;
+
+        *ret = (SimResult) {};
+        s.p = *p;
+        if (!s.p.log)
+                s.p.log = stderr;
+        s.res = ret;
+        sim_rng_seed(&s.rng, p->seed);
+        action_list_init(&s.out);
+
+        r = sim_trace_init(&s, p->trace_lines > 64 ? p->trace_lines : 64);
+        if (r < 0)
+                goto finish;
+        r = setup(&s);
+        if (r < 0)
+                goto finish;
+
+        while (s.step < p->max_steps && !s.violated && s.n_heap > 0) {
+                SimEvent ev = heap_pop(&s);
+                uint64_t before = s.trace_total;
+
+                s.now = ev.at;
+                s.step++;
+                r = handle(&s, &ev);
+                if (r < 0)
+                        goto finish;
+                sim_check(&s);
+                if (p->verbose)
+                        sim_trace_print_since(&s, s.p.log, before);
+        }
+        if (!s.violated && s.calm)
+                sim_check_calm_ends(&s);
+
+        ret->steps = s.step;
+        ret->sim_usec = s.now;
+        ret->violated = s.violated;
+
+        if (s.violated && !p->quiet_violation) {
+                fprintf(s.p.log, "pes-sim: seed %" PRIu64 ": %s violated at step %" PRIu64 ", t=%" PRIu64 ".%06" PRIu64 " s: %s\n",
+                        p->seed, ret->invariant, s.step, s.now / USEC_PER_SEC, s.now % USEC_PER_SEC, ret->detail);
+                fprintf(s.p.log, "pes-sim: %u hosts (%u voters), %u names; the last %u trace records:\n",
+                        s.n_nodes, s.n_voters, s.n_names, p->trace_lines);
+                sim_trace_dump(&s, s.p.log, p->trace_lines);
+                fprintf(s.p.log, "pes-sim: replay with: pes-sim --seed %" PRIu64 " --steps %" PRIu64 "%s\n",
+                        p->seed, s.step, p->n_nodes || p->n_names ? " (and the same --nodes/--names)" : "");
+        }
+        r = 0;
+finish:
+        teardown(&s);
+        return r;
+}

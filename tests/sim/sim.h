@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/* The deterministic cluster simulator: one seed, one run of a whole pes cluster on the core. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* Up to 7 hosts: every host a candidate, up to 7 of them voters (DESIGN.md "Roles"). */
+#define SIM_NODES_MIN 3
+#define SIM_NODES_MAX 7
+#define SIM_NAMES_MAX 1000
+
+typedef struct SimParams {
+        uint64_t seed;
+        unsigned n_nodes;        /* 0: the seed chooses (3–7) */
+        unsigned n_names;        /* 0: the seed chooses */
+        uint64_t max_steps;      /* events to process */
+        bool verbose;            /* print every trace record as it happens */
+        unsigned trace_lines;    /* how many trace records to print on a violation */
+        bool quiet_violation;    /* do not print the trace on a violation */
+        FILE *log;               /* where traces and reports go (stderr if NULL) */
+} SimParams;
+
+typedef struct SimResult {
+        uint64_t steps;
+        uint64_t sim_usec;       /* simulated (true) time covered */
+        unsigned n_nodes, n_voters, n_names;
+
+        bool violated;
+        char invariant[8];       /* "I1" … "I8" */
+        char detail[512];
+
+        /* I8: the worst failover delay seen, and the bound it was checked against. */
+        uint64_t worst_failover_usec;
+        char worst_failover_name[32];
+        uint64_t failover_bound_usec;
+        uint64_t failovers;
+
+        /* What happened, for the soak summary. */
+        uint64_t tenures;
+        uint64_t messages;
+        uint64_t crashes;
+        uint64_t wipes;
+        uint64_t partitions;
+        uint64_t pauses;
+        uint64_t moves;
+        uint64_t releases;
+        uint64_t unit_failures;
+        uint64_t fences;
+} SimResult;
+
+/*
+ * Runs one simulation. Returns 0 when it ran (check ret->violated), or a negative
+ * errno when the simulator itself failed (out of memory, a core call refused an
+ * argument the simulator built). On a violation the trace of the last
+ * trace_lines records is printed to log.
+ */
+int sim_run(const SimParams *p, SimResult *ret);
