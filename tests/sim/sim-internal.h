@@ -159,8 +159,9 @@ typedef struct SimName {
         uint16_t move_to;
         uint64_t move_token;
 
-        /* I8: since when the name has had no holder during calm (0: it has one). */
+        /* I8: since when the name has had no holder during calm (0: it has one), and the bound. */
         uint64_t orphan_since;
+        uint64_t failover_bound_usec;
 } SimName;
 
 typedef enum TraceKind {

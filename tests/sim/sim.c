@@ -29,6 +29,7 @@
 #define REPORT_DELAY_MIN 200
 #define REPORT_DELAY_MAX (3 * USEC_PER_MSEC)
 #define UNIT_START_MAX (300 * USEC_PER_MSEC)
+#define BINDS_TO_LATENCY_MAX (50 * USEC_PER_MSEC)
 #define DOWN_MIN (50 * USEC_PER_MSEC)
 #define DOWN_MAX (8 * USEC_PER_SEC)
 #define CHAOS_MIN (2 * USEC_PER_SEC)
@@ -405,8 +406,10 @@ static int sync_done(Sim *s, SimNode *n, uint64_t gen) {
                 if (r < 0)
                         return r;
         }
-        memmove(n->held, n->held + k, (n->n_held - k) * sizeof(SimHeld));
-        n->n_held -= k;
+        if (k > 0) {
+                memmove(n->held, n->held + k, (n->n_held - k) * sizeof(SimHeld));
+                n->n_held -= k;
+        }
         return 0;
 }
 
@@ -452,10 +455,10 @@ static uint64_t unit_stop_true_at(Sim *s, SimNode *n, unsigned name) {
         return sim_true_at(n, node_now(s, n) + d);
 }
 
-static int unit_begin_stop(Sim *s, SimNode *n, unsigned name) {
+static int unit_begin_stop(Sim *s, SimNode *n, unsigned name, uint64_t latency) {
         unit_set(s, n, name, UNIT_STOPPING);
         return heap_push(s, (SimEvent) {
-                .at = unit_stop_true_at(s, n, name),
+                .at = unit_stop_true_at(s, n, name) + latency,
                 .type = EV_UNIT_DONE,
                 .node = (uint16_t) (n->host - 1),
                 .name = (int32_t) name,
@@ -503,7 +506,7 @@ static int unit_stop(Sim *s, SimNode *n, unsigned name) {
         case UNIT_STARTING:
         case UNIT_ACTIVE:
                 u->stop_requested = true;
-                return unit_begin_stop(s, n, name);
+                return unit_begin_stop(s, n, name, 0);
         case UNIT_STOPPING:
                 u->stop_requested = true;
                 return 0;
@@ -810,7 +813,8 @@ static int node_crash(Sim *s, SimNode *n, bool host, bool wipe) {
                 if (host)
                         unit_set(s, n, i, UNIT_INACTIVE);
                 else if (u->state != UNIT_STOPPING) {
-                        r = unit_begin_stop(s, n, i);
+                        /* systemd notices pesd's death and queues the BindsTo= stop a moment later. */
+                        r = unit_begin_stop(s, n, i, sim_rng_range(&s->rng, USEC_PER_MSEC, BINDS_TO_LATENCY_MAX));
                         if (r < 0)
                                 return r;
                 }
@@ -1327,15 +1331,16 @@ static int setup(Sim *s) {
          */
         s->failover_bound_usec = 0;
         for (unsigned i = 0; i < s->n_names; i++) {
-                const SimName *nm = &s->names[i];
+                SimName *nm = &s->names[i];
                 uint64_t rho = s->config.rho_ppm;
-                uint64_t b = lease_acceptor_usec(nm->lease_usec, s->config.rho_ppm) * 1000000 / (1000000 - rho) +
+
+                nm->failover_bound_usec =
+                        lease_acceptor_usec(nm->lease_usec, s->config.rho_ppm) * 1000000 / (1000000 - rho) +
                         nm->params.stop_usec +
                         (s->n_nodes + 1) * nm->params.rank_step_usec +
                         2 * nm->params.round_timeout_usec;
-
-                if (b > s->failover_bound_usec)
-                        s->failover_bound_usec = b;
+                if (nm->failover_bound_usec > s->failover_bound_usec)
+                        s->failover_bound_usec = nm->failover_bound_usec;
         }
         /* I5: a holder's renewals from before the faults healed may still be lost; after T + H they are not. */
         s->i5_grace_usec = s->max_lease_usec + s->max_lease_usec / 3;

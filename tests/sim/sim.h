@@ -19,6 +19,7 @@ typedef struct SimParams {
         bool verbose;            /* print every trace record as it happens */
         unsigned trace_lines;    /* how many trace records to print on a violation */
         bool quiet_violation;    /* do not print the trace on a violation */
+        const char *only;        /* stop only on this invariant ("I1"); count the others */
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
@@ -30,9 +31,15 @@ typedef struct SimResult {
         bool violated;
         char invariant[8];       /* "I1" … "I8" */
         char detail[512];
+        uint64_t other_violations; /* of invariants other than .only */
+        char first_other[600];     /* the first of them */
 
-        /* I8: the worst failover delay seen, and the bound it was checked against. */
+        /*
+         * I8: the worst failover delay seen, the bound of that name it was checked
+         * against, and the largest bound of any name of the run.
+         */
         uint64_t worst_failover_usec;
+        uint64_t worst_failover_bound_usec;
         char worst_failover_name[32];
         uint64_t failover_bound_usec;
         uint64_t failovers;
