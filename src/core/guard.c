@@ -1149,7 +1149,12 @@ bool guard_holds(const Guard *g, uint64_t now) {
 
 bool guard_lease_valid(const Guard *g, uint64_t now) {
         assert(g);
-        return g->tenure && now < g->valid;
+        /*
+         * A host writing FREE or RESERVED gives its lease away: once one voter has
+         * it, another host may take over before this one hears the quorum, so it
+         * no longer counts the lease as its own.
+         */
+        return g->tenure && g->state != GUARD_RELEASING && now < g->valid;
 }
 
 bool guard_unit_active(const Guard *g) {

@@ -126,8 +126,9 @@ uint64_t guard_next_deadline(const Guard *g);
 bool guard_holds(const Guard *g, uint64_t now);
 
 /*
- * Whether this host believes it holds a valid lease: tenure begun and now < valid.
- * This is what invariant I1 is checked on.
+ * Whether this host believes it holds a valid lease: tenure begun, now < valid,
+ * and not writing it away (FREE or RESERVED in flight). This is what invariant I1
+ * is checked on.
  */
 bool guard_lease_valid(const Guard *g, uint64_t now);
 

@@ -433,6 +433,8 @@ static void test_release_stops_then_writes_free_once_inactive(void **state) {
         m = last_sent(f, MSG_ACCEPT, 2);
         assert_int_equal(m.value.kind, VALUE_FREE);
         assert_int_equal(m.ballot.counter, guard_ballot(f->g).counter);
+        /* Once the FREE is on its way, another host may take over: no belief left. */
+        assert_false(guard_lease_valid(f->g, f->now));
         grant(f, MSG_ACCEPT, MSG_ACCEPTED, V23, 2);
         assert_non_null(test_find_notify(&f->out, NOTIFY_RELEASED));
         assert_int_equal(guard_state(f->g), GUARD_IDLE);
