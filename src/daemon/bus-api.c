@@ -196,8 +196,7 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
 
         r = manager_release_for_client(m, name, sd_bus_message_get_sender(msg));
         if (r == -ENOENT)
-                return sd_bus_error_setf(error, ERROR_NOT_HELD,
-                                         "This connection neither holds nor waits for '%s'.", name);
+                return sd_bus_error_setf(error, ERROR_NOT_HELD, "'%s' is not held or awaited on this node.", name);
         if (r < 0)
                 return sd_bus_error_set_errnof(error, -r, "Cannot release '%s': %m", name);
         return sd_bus_reply_method_return(msg, NULL);

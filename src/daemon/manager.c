@@ -299,8 +299,17 @@ int manager_release_for_client(Manager *m, const char *name, const char *client)
         BusHold *h = client ? hold_find(m, name, client) : NULL;
         int r;
 
+        /* A caller without a hold of its own releases the one holding the name
+         * here: an operator's `pesctl release NAME` (the holder is told, as on a
+         * fence, and stops). */
+        if (!h)
+                for (h = m->holds; h; h = h->next)
+                        if (h->held && strcmp(h->name, name) == 0)
+                                break;
         if (!h)
                 return -ENOENT;
+        if (!client || strcmp(h->client, client) != 0)
+                log_notice("%s releases %s held by %s.", client ?: "A client", name, h->client);
         r = hold_let_go(m, h, "Released");
         if (r < 0)
                 return r;
@@ -366,6 +375,10 @@ static void do_stop(Manager *m, const Action *a) {
         }
         bus_api_emit_owner_changed(m, a->name, PES_HOST_NONE, 0);
         (void) node_unit_stopped(m->node, a->name, manager_now(m), &m->actions);
+        /* After a fence the guard would campaign again; without a local client
+         * waiting there is nobody to hold the name for. */
+        if (!hold_waiting(m, a->name))
+                (void) node_release(m->node, a->name, manager_now(m), &m->actions);
 }
 
 static void do_notify(Manager *m, const Action *a) {
