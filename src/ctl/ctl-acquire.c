@@ -317,28 +317,23 @@ static void acquire_done(Acquire *a) {
         sd_event_unref(a->event);
 }
 
-/*
- * Appends ",arg0='VALUE'" to prefix. Inside quotes a match rule has no escapes, so
- * an apostrophe is written by closing the quote, adding \' and opening it again.
- */
-static int match_rule_arg0(char **ret, const char *prefix, const char *value) {
-        size_t n = strlen(prefix) + strlen(",arg0=''") + 1;
-        char *r, *p;
+#define OWNER_CHANGED_RULE                                                              \
+        "type='signal',sender='" PES_BUS_NAME "',path='" PES_BUS_PATH "',"             \
+        "interface='" PES_BUS_INTERFACE "',member='OwnerChanged'"
 
-        for (const char *c = value; *c; c++)
-                n += *c == '\'' ? 4 : 1;
-        r = malloc(n);
-        if (!r)
-                return -ENOMEM;
-        p = stpcpy(stpcpy(r, prefix), ",arg0='");
-        for (const char *c = value; *c; c++)
-                if (*c == '\'')
-                        p = stpcpy(p, "'\\''");
-                else
-                        *p++ = *c;
-        strcpy(p, "'");
-        *ret = r;
-        return 0;
+/*
+ * The match rule for OwnerChanged of name. The bus filters on arg0 when it can; a
+ * name with an apostrophe or a backslash cannot be quoted in a way that both
+ * sd-bus and dbus-daemon read alike (sd-bus takes a backslash inside quotes as an
+ * escape, the D-Bus specification does not), so such a name gets every
+ * OwnerChanged, and on_owner_changed() picks its own.
+ */
+static int owner_changed_rule(const char *name, char **ret) {
+        if (strpbrk(name, "'\\"))
+                *ret = strdup(OWNER_CHANGED_RULE);
+        else if (asprintf(ret, OWNER_CHANGED_RULE ",arg0='%s'", name) < 0)
+                *ret = NULL;
+        return *ret ? 0 : -ENOMEM;
 }
 
 static int acquire_setup(Acquire *a) {
@@ -367,8 +362,7 @@ static int acquire_setup(Acquire *a) {
         a->node_name = TAKE_PTR(m.node_name);
 
         /* Subscribed before Acquire is sent, so that no loss can slip in between. */
-        r = match_rule_arg0(&rule, "type='signal',sender='" PES_BUS_NAME "',path='" PES_BUS_PATH "',"
-                            "interface='" PES_BUS_INTERFACE "',member='OwnerChanged'", a->name);
+        r = owner_changed_rule(a->name, &rule);
         if (r >= 0)
                 r = sd_bus_add_match(a->bus, NULL, rule, on_owner_changed, a);
         if (r >= 0)
@@ -385,7 +379,11 @@ static int acquire_setup(Acquire *a) {
                 return PESCTL_EXIT_FAILURE;
         }
 
-        r = sd_bus_attach_event(a->bus, a->event, SD_EVENT_PRIORITY_NORMAL);
+        /* By default sd-bus closes an attached connection when the loop exits; Release
+         * still has to go out after that. */
+        r = sd_bus_set_close_on_exit(a->bus, false);
+        if (r >= 0)
+                r = sd_bus_attach_event(a->bus, a->event, SD_EVENT_PRIORITY_NORMAL);
         if (r < 0) {
                 log_error_errno(r, "Failed to attach the bus to the event loop: %m");
                 return PESCTL_EXIT_FAILURE;

@@ -1,0 +1,753 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the pesctl binary against a fake org.pes1 service on a private dbus-daemon: output, errors, exit statuses, acquire. */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "basic/macro.h"
+#include "basic/time-util.h"
+
+/* Every wait of these tests ends at a deadline, never after a guessed sleep. */
+#define RUN_DEADLINE_USEC (20 * USEC_PER_SEC)
+#define BUS_START_DEADLINE_USEC (10 * USEC_PER_SEC)
+#define FIRST_TOKEN UINT64_C(65541)
+
+static const char *pesctl_path;
+
+/* The fake pesd: answers from fixed tables and records what it was asked. */
+typedef struct Fake {
+        char dir[64];
+        char address[512];
+        pid_t daemon_pid;
+        sd_event *event;
+        sd_bus *bus;
+
+        uint64_t lookup_flags;
+        unsigned lookups;
+        unsigned acquires;
+        unsigned releases;
+        bool held;
+        char held_name[256];
+        uint64_t next_token;
+        uint64_t token;
+} Fake;
+
+static Fake fake;
+
+static int method_lookup(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *name;
+        uint64_t flags;
+        int r;
+
+        r = sd_bus_message_read(m, "st", &name, &flags);
+        if (r < 0)
+                return r;
+        f->lookups++;
+        f->lookup_flags = flags;
+
+        if (strcmp(name, "report.service") == 0)
+                return sd_bus_reply_method_return(m, "stst", "alpha", UINT64_C(65537), "held",
+                                                  2500 * USEC_PER_MSEC);
+        if (strcmp(name, "spare") == 0)
+                return sd_bus_reply_method_return(m, "stst", "", UINT64_C(0), "free", UINT64_C(0));
+        return sd_bus_error_setf(error, "org.pes1.Error.NoSuchName", "No name '%s' here.", name);
+}
+
+static int method_list_names(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "a(sststb)", 2,
+                                  "billing.timer", "beta", UINT64_C(131074), "held", 2794 * USEC_PER_MSEC, 0,
+                                  "report.service", "alpha", UINT64_C(65537), "held", 2500 * USEC_PER_MSEC, 1);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_list_nodes(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "a(sqssst)", 3,
+                                  "alpha", (uint16_t) 1, "10.0.0.1:7400", "voter", "self", UINT64_C(0),
+                                  "beta", (uint16_t) 2, "10.0.0.2:7400", "voter", "alive", 250 * USEC_PER_MSEC,
+                                  "gamma", (uint16_t) 3, "10.0.0.3:7400", "voter", "dead", USEC_INFINITY);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int emit_owner_changed(const char *name, const char *owner, uint64_t token) {
+        return sd_bus_emit_signal(fake.bus, "/org/pes1", "org.pes1.Manager", "OwnerChanged", "sst",
+                                  name, owner, token);
+}
+
+static int method_acquire(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (strcmp(name, "forbidden") == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Access denied");
+
+        f->acquires++;
+        f->held = true;
+        snprintf(f->held_name, sizeof(f->held_name), "%s", name);
+        f->token = f->next_token++;
+
+        /* The history a client can see just before its own Acquire returns: the
+         * previous holder letting go, then its own tenure. Neither is a loss. */
+        r = emit_owner_changed(name, "", 0);
+        if (r >= 0)
+                r = emit_owner_changed(name, "alpha", f->token);
+        if (r < 0)
+                return r;
+        return sd_bus_reply_method_return(m, "t", f->token);
+}
+
+static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        if (strcmp(name, "forbidden") == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Access denied");
+
+        f->releases++;
+        f->held = false;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
+                        sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        if (strcmp(property, "NodeName") == 0)
+                return sd_bus_message_append(reply, "s", "alpha");
+        if (strcmp(property, "Version") == 0)
+                return sd_bus_message_append(reply, "s", "0.1.0-fake");
+        return sd_bus_message_append(reply, "b", 1);
+}
+
+static const sd_bus_vtable fake_vtable[] = {
+        SD_BUS_VTABLE_START(0),
+        SD_BUS_PROPERTY("NodeName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("Quorate", "b", property_get, 0, 0),
+        SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_METHOD("Lookup", "st", "stst", method_lookup, 0),
+        SD_BUS_METHOD("ListNames", "", "a(sststb)", method_list_names, 0),
+        SD_BUS_METHOD("ListNodes", "", "a(sqssst)", method_list_nodes, 0),
+        SD_BUS_METHOD("Acquire", "s", "t", method_acquire, 0),
+        SD_BUS_METHOD("Release", "s", "", method_release, 0),
+        SD_BUS_SIGNAL("OwnerChanged", "sst", 0),
+        SD_BUS_SIGNAL("NodeChanged", "ss", 0),
+        SD_BUS_VTABLE_END,
+};
+
+/* Reads one line from fd into buf before deadline (CLOCK_MONOTONIC). */
+static int read_line(int fd, char *buf, size_t size, usec_t deadline) {
+        size_t n = 0;
+
+        while (n + 1 < size) {
+                struct pollfd p = { .fd = fd, .events = POLLIN };
+                usec_t t = now(CLOCK_MONOTONIC);
+                ssize_t k;
+
+                if (t >= deadline)
+                        return -ETIMEDOUT;
+                if (poll(&p, 1, (int) ((deadline - t) / USEC_PER_MSEC) + 1) < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -errno;
+                }
+                if (!(p.revents & (POLLIN | POLLHUP)))
+                        continue;
+                k = read(fd, buf + n, 1);
+                if (k <= 0)
+                        return k == 0 ? -EPIPE : -errno;
+                if (buf[n] == '\n') {
+                        buf[n] = 0;
+                        return 0;
+                }
+                n++;
+        }
+        return -ENOBUFS;
+}
+
+static int start_dbus_daemon(Fake *f) {
+        char config[128], text[1024];
+        int fds[2], r;
+        FILE *c;
+
+        snprintf(config, sizeof(config), "%s/bus.conf", f->dir);
+        snprintf(text, sizeof(text),
+                 "<!DOCTYPE busconfig PUBLIC \"-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN\"\n"
+                 " \"http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd\">\n"
+                 "<busconfig>\n"
+                 "  <type>session</type>\n"
+                 "  <listen>unix:path=%s/bus</listen>\n"
+                 "  <auth>EXTERNAL</auth>\n"
+                 "  <policy context=\"default\">\n"
+                 "    <allow send_destination=\"*\" eavesdrop=\"true\"/>\n"
+                 "    <allow eavesdrop=\"true\"/>\n"
+                 "    <allow own=\"*\"/>\n"
+                 "  </policy>\n"
+                 "</busconfig>\n",
+                 f->dir);
+        c = fopen(config, "we");
+        if (!c)
+                return -errno;
+        fputs(text, c);
+        if (fclose(c) != 0)
+                return -errno;
+
+        if (pipe2(fds, O_CLOEXEC) < 0)
+                return -errno;
+        f->daemon_pid = fork();
+        if (f->daemon_pid < 0)
+                return -errno;
+        if (f->daemon_pid == 0) {
+                char arg[160];
+                sigset_t none;
+
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                if (dup2(fds[1], 3) < 0)
+                        _exit(127);
+                snprintf(arg, sizeof(arg), "--config-file=%s", config);
+                execlp("dbus-daemon", "dbus-daemon", arg, "--nofork", "--print-address=3", (char *) NULL);
+                _exit(127);
+        }
+        close(fds[1]);
+        r = read_line(fds[0], f->address, sizeof(f->address), now(CLOCK_MONOTONIC) + BUS_START_DEADLINE_USEC);
+        close(fds[0]);
+        return r;
+}
+
+static int connect_fake(Fake *f) {
+        int r;
+
+        r = sd_bus_new(&f->bus);
+        if (r >= 0)
+                r = sd_bus_set_address(f->bus, f->address);
+        if (r >= 0)
+                r = sd_bus_set_bus_client(f->bus, 1);
+        if (r >= 0)
+                r = sd_bus_start(f->bus);
+        if (r >= 0)
+                r = sd_bus_add_object_vtable(f->bus, NULL, "/org/pes1", "org.pes1.Manager", fake_vtable, f);
+        if (r >= 0)
+                r = sd_bus_request_name(f->bus, "org.pes1", 0);
+        if (r >= 0)
+                r = sd_event_new(&f->event);
+        if (r >= 0)
+                r = sd_bus_attach_event(f->bus, f->event, 0);
+        return r;
+}
+
+static int group_setup(void **state) {
+        snprintf(fake.dir, sizeof(fake.dir), "/tmp/test-pesctl-XXXXXX");
+        if (!mkdtemp(fake.dir))
+                return -1;
+        fake.next_token = FIRST_TOKEN;
+        if (start_dbus_daemon(&fake) < 0) {
+                fprintf(stderr, "cannot start dbus-daemon\n");
+                return -1;
+        }
+        if (connect_fake(&fake) < 0) {
+                fprintf(stderr, "cannot put the fake org.pes1 on the bus at %s\n", fake.address);
+                return -1;
+        }
+        return 0;
+}
+
+static int group_teardown(void **state) {
+        char cmd[128];
+
+        sd_bus_flush_close_unref(fake.bus);
+        sd_event_unref(fake.event);
+        if (fake.daemon_pid > 0) {
+                kill(fake.daemon_pid, SIGTERM);
+                waitpid(fake.daemon_pid, NULL, 0);
+        }
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", fake.dir);
+        return system(cmd) == 0 ? 0 : -1;
+}
+
+static int reset_fake(void **state) {
+        fake.lookups = fake.acquires = fake.releases = 0;
+        fake.lookup_flags = UINT64_MAX;
+        fake.held = false;
+        return 0;
+}
+
+/* One run of pesctl, with what it printed. */
+typedef struct Run Run;
+typedef void (*RunAction)(Run *run);
+
+struct Run {
+        pid_t pid;
+        int status; /* exit status, or 128+N after signal N */
+        bool exited;
+        char out[16384], err[16384];
+        size_t out_len, err_len;
+        int open_pipes;
+        int out_fd;
+        const char *trigger; /* when stdout first contains this, action runs */
+        RunAction action;
+        bool triggered;
+};
+
+static int on_output(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Run *run = userdata;
+        bool is_out = fd == run->out_fd;
+        char *buf = is_out ? run->out : run->err;
+        size_t *len = is_out ? &run->out_len : &run->err_len;
+        ssize_t k;
+
+        k = read(fd, buf + *len, (is_out ? sizeof(run->out) : sizeof(run->err)) - 1 - *len);
+        if (k <= 0) {
+                if (k < 0 && errno == EINTR)
+                        return 0;
+                sd_event_source_set_enabled(s, SD_EVENT_OFF);
+                run->open_pipes--;
+                return 0;
+        }
+        *len += (size_t) k;
+        buf[*len] = 0;
+
+        if (is_out && run->trigger && !run->triggered && strstr(run->out, run->trigger)) {
+                run->triggered = true;
+                run->action(run);
+        }
+        return 0;
+}
+
+static int on_pesctl_exit(sd_event_source *s, const siginfo_t *si, void *userdata) {
+        Run *run = userdata;
+
+        run->exited = true;
+        run->status = si->si_code == CLD_EXITED ? si->si_status : 128 + si->si_status;
+        return 0;
+}
+
+/*
+ * Runs pesctl with args (NULL-terminated) against the fake bus, serving the fake's
+ * methods meanwhile, until it has exited and closed its output, or the deadline.
+ */
+static void run_pesctl_with(Run *run, const char *trigger, RunAction action, const char *const *args) {
+        sd_event_source *out_source = NULL, *err_source = NULL, *child_source = NULL;
+        const char *argv[32];
+        int out[2], err[2];
+        size_t n = 0;
+        usec_t deadline;
+
+        *run = (Run) { .trigger = trigger, .action = action };
+        argv[n++] = pesctl_path;
+        argv[n++] = "--no-pager";
+        for (; *args; args++) {
+                assert_true(n + 1 < ELEMENTSOF(argv));
+                argv[n++] = *args;
+        }
+        argv[n] = NULL;
+
+        assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+        assert_int_equal(pipe2(err, O_CLOEXEC), 0);
+        run->pid = fork();
+        assert_true(run->pid >= 0);
+        if (run->pid == 0) {
+                sigset_t none;
+
+                sigemptyset(&none);
+                sigprocmask(SIG_SETMASK, &none, NULL);
+                dup2(out[1], STDOUT_FILENO);
+                dup2(err[1], STDERR_FILENO);
+                setenv("DBUS_SYSTEM_BUS_ADDRESS", fake.address, 1);
+                unsetenv("PAGER");
+                execv(pesctl_path, (char **) argv);
+                _exit(127);
+        }
+        close(out[1]);
+        close(err[1]);
+
+        run->out_fd = out[0];
+        assert_true(sd_event_add_io(fake.event, &out_source, out[0], EPOLLIN, on_output, run) >= 0);
+        assert_true(sd_event_add_io(fake.event, &err_source, err[0], EPOLLIN, on_output, run) >= 0);
+        assert_true(sd_event_add_child(fake.event, &child_source, run->pid, WEXITED, on_pesctl_exit, run) >= 0);
+        run->open_pipes = 2;
+
+        deadline = now(CLOCK_MONOTONIC) + RUN_DEADLINE_USEC;
+        while (!run->exited || run->open_pipes > 0) {
+                usec_t t = now(CLOCK_MONOTONIC);
+
+                if (t >= deadline) {
+                        kill(run->pid, SIGKILL);
+                        fail_msg("pesctl did not finish in time; stdout: %s; stderr: %s", run->out, run->err);
+                }
+                assert_true(sd_event_run(fake.event, deadline - t) >= 0);
+        }
+
+        sd_event_source_disable_unref(out_source);
+        sd_event_source_disable_unref(err_source);
+        sd_event_source_unref(child_source);
+        close(out[0]);
+        close(err[0]);
+}
+
+#define run_pesctl(run, ...) run_pesctl_with((run), NULL, NULL, (const char *const[]) { __VA_ARGS__, NULL })
+
+static void test_list_prints_a_table_with_legend(void **state) {
+        Run run;
+
+        run_pesctl(&run, "list");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "NAME           OWNER  TOKEN STATE  LEASE HERE\n"
+                            "billing.timer  beta  131074 held  2.794s no\n"
+                            "report.service alpha  65537 held    2.5s yes\n"
+                            "\n"
+                            "2 names listed.\n");
+        assert_string_equal(run.err, "");
+}
+
+static void test_list_json_without_legend(void **state) {
+        Run run;
+
+        run_pesctl(&run, "--no-legend", "list", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "[{\"name\":\"billing.timer\",\"owner\":\"beta\",\"token\":131074,\"state\":\"held\","
+                            "\"lease_remaining_usec\":2794000,\"here\":false},"
+                            "{\"name\":\"report.service\",\"owner\":\"alpha\",\"token\":65537,\"state\":\"held\","
+                            "\"lease_remaining_usec\":2500000,\"here\":true}]\n");
+
+        run_pesctl(&run, "--no-legend", "list");
+        assert_int_equal(run.status, 0);
+        /* Without the header, columns are as wide as their widest value. */
+        assert_string_equal(run.out,
+                            "billing.timer  beta  131074 held 2.794s no\n"
+                            "report.service alpha  65537 held   2.5s yes\n");
+}
+
+static void test_nodes_prints_every_node(void **state) {
+        Run run;
+
+        run_pesctl(&run, "nodes");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "NODE  ID ADDRESS       ROLE  STATE LAST-CONTACT\n"
+                            "alpha  1 10.0.0.1:7400 voter self  -\n"
+                            "beta   2 10.0.0.2:7400 voter alive 250ms ago\n"
+                            "gamma  3 10.0.0.3:7400 voter dead  never\n"
+                            "\n"
+                            "3 nodes listed.\n");
+}
+
+static void test_status_summarizes_this_node(void **state) {
+        Run run;
+
+        run_pesctl(&run, "status");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "   Node: alpha\n"
+                            "Version: 0.1.0-fake\n"
+                            "Quorate: yes\n"
+                            "  Names: 1 held here, 2 known\n"
+                            "  Peers: 1/2 alive\n");
+
+        run_pesctl(&run, "status", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "{\"node_name\":\"alpha\",\"version\":\"0.1.0-fake\",\"quorate\":true,"
+                            "\"names_here\":1,\"names_total\":2,\"peers_alive\":1,\"peers_total\":2}\n");
+}
+
+static void test_lookup_reads_a_majority_unless_local(void **state) {
+        Run run;
+
+        run_pesctl(&run, "lookup", "report.service");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.lookup_flags, 0);
+        assert_string_equal(run.out,
+                            " Name: report.service\n"
+                            "Owner: alpha\n"
+                            "Token: 65537\n"
+                            "State: held\n"
+                            "Lease: 2.5s left\n");
+
+        run_pesctl(&run, "lookup", "--local", "spare", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.lookup_flags, 1);
+        assert_string_equal(run.out,
+                            "{\"name\":\"spare\",\"owner\":\"\",\"token\":0,\"state\":\"free\","
+                            "\"lease_remaining_usec\":0}\n");
+}
+
+static void test_lookup_of_an_unknown_name_exits_4(void **state) {
+        Run run;
+
+        run_pesctl(&run, "lookup", "nope");
+        assert_int_equal(run.status, 4);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err, "pesctl: No such name: nope\n");
+}
+
+static void test_wrong_usage_exits_2_without_asking_pesd(void **state) {
+        Run run;
+
+        run_pesctl(&run, "lookup");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "lookup", "a/b");
+        assert_int_equal(run.status, 2);
+        assert_non_null(strstr(run.err, "Invalid name 'a/b'"));
+        run_pesctl(&run, "acquire", "");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "frobnicate");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "--json=yaml", "list");
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.lookups + fake.acquires, 0);
+}
+
+static void test_access_denied_says_run_as_root(void **state) {
+        Run run;
+
+        run_pesctl(&run, "release", "forbidden");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: Permission denied: cannot release forbidden (run as root).\n");
+
+        run_pesctl(&run, "acquire", "forbidden");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: Permission denied: cannot acquire forbidden (run as root).\n");
+}
+
+static void test_release_calls_release(void **state) {
+        Run run;
+
+        run_pesctl(&run, "release", "report.service");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.releases, 1);
+}
+
+static void test_pesd_not_running_is_said_plainly(void **state) {
+        Run run;
+
+        assert_true(sd_bus_release_name(fake.bus, "org.pes1") >= 0);
+        run_pesctl(&run, "status");
+        assert_true(sd_bus_request_name(fake.bus, "org.pes1", 0) >= 0);
+
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: pesd is not running (org.pes1 not on the bus).\n");
+}
+
+static void send_sigterm(Run *run) {
+        kill(run->pid, SIGTERM);
+}
+
+static void test_acquire_without_cmd_prints_the_token_and_holds_until_sigterm(void **state) {
+        char expected[128];
+        Run run;
+
+        run_pesctl_with(&run, "holding it", send_sigterm, (const char *const[]) { "acquire", "report.service", NULL });
+        snprintf(expected, sizeof(expected),
+                 "Acquired report.service with fencing token %" PRIu64 "; holding it until interrupted.\n",
+                 fake.token);
+        assert_string_equal(run.out, expected);
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.acquires, 1);
+        assert_int_equal(fake.releases, 1);
+        assert_false(fake.held);
+}
+
+static void test_acquire_json_prints_name_and_token(void **state) {
+        char expected[128];
+        Run run;
+
+        run_pesctl_with(&run, "}", send_sigterm,
+                        (const char *const[]) { "--json=short", "acquire", "report.service", NULL });
+        snprintf(expected, sizeof(expected), "{\"name\":\"report.service\",\"token\":%" PRIu64 "}\n", fake.token);
+        assert_string_equal(run.out, expected);
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.releases, 1);
+}
+
+static void test_acquire_runs_cmd_with_name_and_token_and_exits_with_its_status(void **state) {
+        char expected[128];
+        Run run;
+
+        run_pesctl(&run, "acquire", "report.service", "--", "sh", "-c",
+                   "echo \"$PES_NAME $PES_FENCING_TOKEN\"; exit 7");
+        snprintf(expected, sizeof(expected), "report.service %" PRIu64 "\n", fake.token);
+        assert_string_equal(run.out, expected);
+        assert_string_equal(run.err, "");
+        assert_int_equal(run.status, 7);
+        assert_int_equal(fake.releases, 1);
+}
+
+static void test_acquire_of_a_missing_command_exits_127(void **state) {
+        Run run;
+
+        run_pesctl(&run, "acquire", "report.service", "--", "/nonexistent/cmd");
+        assert_int_equal(run.status, 127);
+        assert_non_null(strstr(run.err, "Failed to execute /nonexistent/cmd"));
+        assert_int_equal(fake.releases, 1);
+}
+
+/* Signals about other names and about our own tenure come first; only the last one
+ * is the loss, so the message names it. */
+static void lose_to_beta(Run *run) {
+        emit_owner_changed("other.service", "gamma", 9);
+        emit_owner_changed(fake.held_name, "alpha", fake.token);
+        emit_owner_changed(fake.held_name, "beta", fake.token + 100);
+}
+
+static void test_acquire_stops_cmd_and_exits_3_when_another_node_takes_the_name(void **state) {
+        char expected[256];
+        usec_t start = now(CLOCK_MONOTONIC);
+        Run run;
+
+        run_pesctl_with(&run, "ready", lose_to_beta,
+                        (const char *const[]) { "acquire", "report.service", "--", "sh", "-c",
+                                                "echo ready; exec sleep 60", NULL });
+        assert_int_equal(run.status, 3);
+        snprintf(expected, sizeof(expected),
+                 "pesctl: Lost report.service: now held by beta with fencing token %" PRIu64
+                 ". Stopping sh.\n", fake.token + 100);
+        assert_string_equal(run.err, expected);
+        /* SIGTERM was enough: no wait for the SIGKILL. */
+        assert_true(now(CLOCK_MONOTONIC) - start < 4 * USEC_PER_SEC);
+        assert_int_equal(fake.releases, 1);
+}
+
+static void test_acquire_of_a_name_with_a_quote_matches_its_signals(void **state) {
+        Run run;
+
+        run_pesctl_with(&run, "ready", lose_to_beta,
+                        (const char *const[]) { "acquire", "it's \\ odd", "--", "sh", "-c",
+                                                "echo ready; exec sleep 60", NULL });
+        assert_int_equal(run.status, 3);
+        assert_non_null(strstr(run.err, "Lost it's \\ odd: now held by beta"));
+}
+
+static void test_acquire_kills_a_cmd_that_ignores_sigterm(void **state) {
+        usec_t start = now(CLOCK_MONOTONIC);
+        Run run;
+
+        run_pesctl_with(&run, "ready", lose_to_beta,
+                        (const char *const[]) { "acquire", "report.service", "--", "sh", "-c",
+                                                "trap '' TERM; echo ready; while :; do sleep 0.1; done", NULL });
+        assert_int_equal(run.status, 3);
+        assert_non_null(strstr(run.err, "sh did not stop within 5s of SIGTERM; killing it.\n"));
+        assert_true(now(CLOCK_MONOTONIC) - start >= 5 * USEC_PER_SEC);
+}
+
+static void lose_to_nobody(Run *run) {
+        emit_owner_changed(fake.held_name, "", fake.token);
+}
+
+static void test_acquire_without_cmd_exits_3_when_the_name_has_no_owner(void **state) {
+        Run run;
+
+        run_pesctl_with(&run, "holding it", lose_to_nobody,
+                        (const char *const[]) { "acquire", "report.service", NULL });
+        assert_int_equal(run.status, 3);
+        assert_string_equal(run.err, "pesctl: Lost report.service: it has no owner now.\n");
+}
+
+static void pesd_leaves(Run *run) {
+        sd_bus_release_name(fake.bus, "org.pes1");
+}
+
+static void test_acquire_exits_3_when_pesd_leaves_the_bus(void **state) {
+        Run run;
+
+        run_pesctl_with(&run, "ready", pesd_leaves,
+                        (const char *const[]) { "acquire", "report.service", "--", "sh", "-c",
+                                                "echo ready; exec sleep 60", NULL });
+        assert_true(sd_bus_request_name(fake.bus, "org.pes1", 0) >= 0);
+        assert_int_equal(run.status, 3);
+        assert_string_equal(run.err, "pesctl: Lost report.service: pesd left the bus. Stopping sh.\n");
+}
+
+static void test_keygen_writes_a_private_key_once(void **state) {
+        char path[128];
+        struct stat st;
+        Run run;
+
+        snprintf(path, sizeof(path), "%s/cluster.key", fake.dir);
+        run_pesctl(&run, "keygen", path);
+        assert_int_equal(run.status, 0);
+        assert_int_equal(stat(path, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0600);
+        assert_int_equal(st.st_size, 65);
+
+        run_pesctl(&run, "keygen", path);
+        assert_int_equal(run.status, 1);
+        assert_non_null(strstr(run.err, "already exists; refusing to overwrite"));
+}
+
+int main(int argc, char *argv[]) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup(test_list_prints_a_table_with_legend, reset_fake),
+                cmocka_unit_test_setup(test_list_json_without_legend, reset_fake),
+                cmocka_unit_test_setup(test_nodes_prints_every_node, reset_fake),
+                cmocka_unit_test_setup(test_status_summarizes_this_node, reset_fake),
+                cmocka_unit_test_setup(test_lookup_reads_a_majority_unless_local, reset_fake),
+                cmocka_unit_test_setup(test_lookup_of_an_unknown_name_exits_4, reset_fake),
+                cmocka_unit_test_setup(test_wrong_usage_exits_2_without_asking_pesd, reset_fake),
+                cmocka_unit_test_setup(test_access_denied_says_run_as_root, reset_fake),
+                cmocka_unit_test_setup(test_release_calls_release, reset_fake),
+                cmocka_unit_test_setup(test_pesd_not_running_is_said_plainly, reset_fake),
+                cmocka_unit_test_setup(test_acquire_without_cmd_prints_the_token_and_holds_until_sigterm, reset_fake),
+                cmocka_unit_test_setup(test_acquire_json_prints_name_and_token, reset_fake),
+                cmocka_unit_test_setup(test_acquire_runs_cmd_with_name_and_token_and_exits_with_its_status, reset_fake),
+                cmocka_unit_test_setup(test_acquire_of_a_missing_command_exits_127, reset_fake),
+                cmocka_unit_test_setup(test_acquire_stops_cmd_and_exits_3_when_another_node_takes_the_name, reset_fake),
+                cmocka_unit_test_setup(test_acquire_of_a_name_with_a_quote_matches_its_signals, reset_fake),
+                cmocka_unit_test_setup(test_acquire_kills_a_cmd_that_ignores_sigterm, reset_fake),
+                cmocka_unit_test_setup(test_acquire_without_cmd_exits_3_when_the_name_has_no_owner, reset_fake),
+                cmocka_unit_test_setup(test_acquire_exits_3_when_pesd_leaves_the_bus, reset_fake),
+                cmocka_unit_test_setup(test_keygen_writes_a_private_key_once, reset_fake),
+        };
+        sigset_t mask;
+
+        if (argc != 2) {
+                fprintf(stderr, "usage: %s PATH-TO-PESCTL\n", argv[0]);
+                return EXIT_FAILURE;
+        }
+        pesctl_path = argv[1];
+
+        /* sd-event takes child exits through a descriptor, which needs SIGCHLD blocked. */
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGCHLD);
+        sigprocmask(SIG_BLOCK, &mask, NULL);
+
+        return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
