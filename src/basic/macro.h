@@ -2,6 +2,7 @@
 /* Cleanup attributes, ownership transfer and small helper macros shared by every part of pes. */
 #pragma once
 
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,11 @@ static inline void freep(void *p) {
 static inline void fclosep(FILE **f) {
         if (*f)
                 (void) fclose(*f);
+}
+
+static inline void closedirp(DIR **d) {
+        if (*d)
+                (void) closedir(*d);
 }
 
 /* Closes *fd if it is open; errors of close() cannot be acted on here. */
