@@ -21,7 +21,7 @@
 static bool check_name(const char *name) {
         if (pes_name_is_valid(name))
                 return true;
-        log_error("Invalid name '%s': a name is 1-%u bytes of printable ASCII without '/'.",
+        log_error("Invalid name '%s': a name is 1-%u bytes of printable ASCII without spaces or '/'.",
                   name, PES_NAME_MAX);
         return false;
 }

@@ -57,7 +57,7 @@ bool pes_name_is_valid(const char *s) {
         if (n == 0 || n > PES_NAME_MAX)
                 return false;
         for (const char *c = s; *c; c++)
-                if (*c < ' ' || *c > '~' || *c == '/')
+                if (*c <= ' ' || *c > '~' || *c == '/')
                         return false;
         return true;
 }

@@ -54,9 +54,9 @@ PesNode *pes_nodes_free(PesNode *nodes, size_t n);
 void pes_manager_done(PesManager *m);
 
 /*
- * True if s is a name pesd can hold: 1–255 bytes of printable ASCII (space to
- * '~'), without '/'. A slash is refused because names become file names under
- * /run/pes.
+ * True if s is a name pesd can hold: 1–255 bytes of printable ASCII ('!' to
+ * '~', so no spaces), without '/'; the same rule as pesd's. A slash is refused
+ * because names become file names under /run/pes.
  */
 bool pes_name_is_valid(const char *s);
 

@@ -650,10 +650,10 @@ static void test_acquire_of_a_name_with_a_quote_matches_its_signals(void **state
         Run run;
 
         run_pesctl_with(&run, "ready", lose_to_beta,
-                        (const char *const[]) { "acquire", "it's \\ odd", "--", "sh", "-c",
+                        (const char *const[]) { "acquire", "it's\\odd", "--", "sh", "-c",
                                                 "echo ready; exec sleep 60", NULL });
         assert_int_equal(run.status, 3);
-        assert_non_null(strstr(run.err, "Lost it's \\ odd: now held by beta"));
+        assert_non_null(strstr(run.err, "Lost it's\\odd: now held by beta"));
 }
 
 static void test_acquire_kills_a_cmd_that_ignores_sigterm(void **state) {

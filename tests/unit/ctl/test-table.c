@@ -262,7 +262,8 @@ static void test_name_validity(void **state) {
         char longest[PES_NAME_MAX + 2];
 
         assert_true(pes_name_is_valid("report.service"));
-        assert_true(pes_name_is_valid("a b'c~"));
+        assert_true(pes_name_is_valid("ab'c~\\"));
+        assert_false(pes_name_is_valid("a b"));
         assert_false(pes_name_is_valid(NULL));
         assert_false(pes_name_is_valid(""));
         assert_false(pes_name_is_valid("a/b"));
