@@ -643,8 +643,18 @@ static int arm_start(Guard *g, ActionList *out) {
         return 0;
 }
 
+/*
+ * PES_SIM_BREAK_T0_LATE and PES_SIM_BREAK_NO_FENCE disable one safety rule each,
+ * only in the simulator's broken-rule builds (tests/sim/meson.build), to show that
+ * its checker finds the resulting I1 violations. No real build defines them.
+ */
+
 static int finish_accept(Guard *g, uint64_t now, ActionList *out) {
+#ifdef PES_SIM_BREAK_T0_LATE
+        uint64_t t0 = now, deadline = sat_add(t0, g->hold_usec);
+#else
         uint64_t t0 = g->round.t0, deadline = sat_add(t0, g->hold_usec);
+#endif
         RegValue v;
         int r;
 
@@ -902,12 +912,14 @@ uint64_t guard_next_deadline(const Guard *g) {
                 CONSIDER(g->round.deadline);
         if (g->wake_at != 0)
                 CONSIDER(g->wake_at);
+#ifndef PES_SIM_BREAK_NO_FENCE
         if (g->tenure && g->state == GUARD_HOLDING)
                 CONSIDER(fence_at(g));
-        if (renewing(g) && g->round.kind == ROUND_NONE && g->wake_at == 0)
-                CONSIDER(g->renew_at);
         if (g->tenure && g->unit_active && !g->kill_sent)
                 CONSIDER(g->valid);
+#endif
+        if (renewing(g) && g->round.kind == ROUND_NONE && g->wake_at == 0)
+                CONSIDER(g->renew_at);
 #undef CONSIDER
         return d;
 }
@@ -932,14 +944,13 @@ static int arm(Guard *g, ActionList *out) {
 }
 
 static int timer_step(Guard *g, uint64_t now, ActionList *out) {
-        int r;
-
         /*
          * DESIGN.md "Self-fence": with no confirmed renewal by valid − S, stop the
          * unit; if it is not confirmed stopped by valid, SIGKILL it.
          */
+#ifndef PES_SIM_BREAK_NO_FENCE
         if (g->tenure && g->state == GUARD_HOLDING && now >= fence_at(g)) {
-                r = begin_stop(g, LOST_FENCED, now, out);
+                int r = begin_stop(g, LOST_FENCED, now, out);
                 if (r < 0)
                         return r;
         }
@@ -948,6 +959,7 @@ static int timer_step(Guard *g, uint64_t now, ActionList *out) {
                         return -ENOMEM;
                 g->kill_sent = true;
         }
+#endif
 
         if (g->round.kind != ROUND_NONE && now >= g->round.deadline)
                 return fail_round(g, now, out);
