@@ -167,7 +167,30 @@ static void check_name(Sim *s, unsigned name) {
         check_i4(s, name);
 }
 
+/* Faults have healed only once every voter that is up serves again (DESIGN.md "Lost disk"). */
+static void track_recovery(Sim *s) {
+        bool recovering = false;
+
+        for (unsigned i = 0; i < s->n_nodes && !recovering; i++) {
+                const SimNode *n = &s->nodes[i];
+
+                recovering = n->voter && n->up && !acceptor_serving(node_acceptor(n->core));
+        }
+        if (recovering)
+                s->unhealed = true;
+        else if (s->unhealed) {
+                s->unhealed = false;
+                s->healed_at = s->now;
+        }
+}
+
+/* When the I8 clock of a name started: when it lost its holder, or when faults last healed. */
+static uint64_t orphan_start(const Sim *s, const SimName *nm) {
+        return nm->orphan_since > s->healed_at ? nm->orphan_since : s->healed_at;
+}
+
 void sim_check(Sim *s) {
+        track_recovery(s);
         for (unsigned i = 0; i < s->n_names && !s->violated; i++) {
                 if (!s->all_dirty && !s->names[i].dirty)
                         continue;
@@ -226,8 +249,8 @@ void sim_check_acquired(Sim *s, SimNode *n, unsigned name, uint64_t token) {
         }
 
         /* I8: how long the name went without a holder once faults had healed. */
-        if (s->calm && nm->orphan_since != 0) {
-                uint64_t delay = s->now - nm->orphan_since;
+        if (s->calm && nm->orphan_since != 0 && !s->unhealed) {
+                uint64_t delay = s->now - orphan_start(s, nm);
 
                 s->res->failovers++;
                 if (delay > s->res->worst_failover_usec) {
@@ -276,7 +299,7 @@ void sim_check_calm_ends(Sim *s) {
                 SimName *nm = &s->names[i];
                 bool eligible = false;
 
-                if (nm->orphan_since == 0 || s->now - nm->orphan_since <= nm->failover_bound_usec) {
+                if (nm->orphan_since == 0 || s->unhealed || s->now - orphan_start(s, nm) <= nm->failover_bound_usec) {
                         nm->orphan_since = 0;
                         continue;
                 }
@@ -288,7 +311,7 @@ void sim_check_calm_ends(Sim *s) {
                 }
                 if (eligible)
                         sim_violation(s, "I8", "%s: still no holder %" PRIu64 " us after faults healed or the holder left (bound %" PRIu64 " us)",
-                                      nm->name, s->now - nm->orphan_since, nm->failover_bound_usec);
+                                      nm->name, s->now - orphan_start(s, nm), nm->failover_bound_usec);
                 nm->orphan_since = 0;
         }
 }

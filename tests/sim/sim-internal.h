@@ -238,10 +238,14 @@ typedef struct Sim {
         /* Faults. */
         bool calm;
         uint64_t calm_since;
+        /* A voter is recovering a lost disk (a fault not healed yet), and since when all serve again. */
+        bool unhealed;
+        uint64_t healed_at;
         uint64_t phase_gen;
         bool partitioned;
         uint64_t partition_gen;
         uint32_t loss_ppm, dup_ppm, tail_ppm, big_tail_ppm;
+        uint64_t slow[SIM_NODES_MAX][SIM_NODES_MAX]; /* extra delay of a congested link (from, to) */
         bool recovering_wipe; /* a wiped voter has not recovered yet */
         uint16_t wiped_node;
 

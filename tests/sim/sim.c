@@ -22,6 +22,10 @@
 #define NET_DELAY_MAX (2 * USEC_PER_MSEC)
 #define NET_TAIL_MAX (200 * USEC_PER_MSEC)
 #define NET_BIG_TAIL_MAX (2 * USEC_PER_SEC)
+#define SLOW_LINK_MIN (100 * USEC_PER_MSEC)
+#define SLOW_LINK_MAX (1500 * USEC_PER_MSEC)
+#define CONGESTED_MIN (300 * USEC_PER_MSEC)
+#define CONGESTED_MAX (800 * USEC_PER_MSEC)
 #define FSYNC_MIN 200
 #define FSYNC_MAX (5 * USEC_PER_MSEC)
 #define FSYNC_TAIL_MAX (60 * USEC_PER_MSEC)
@@ -223,9 +227,13 @@ static int sim_fail(Sim *s, int r, const char *what, const SimNode *n, int32_t n
 
 /* ---- network ---- */
 
-static uint64_t net_delay(Sim *s) {
+static uint64_t net_delay(Sim *s, const SimNode *from, const SimNode *to) {
         uint64_t d = sim_rng_range(&s->rng, NET_DELAY_MIN, NET_DELAY_MAX);
+        uint64_t slow = s->slow[from->host - 1][to->host - 1];
 
+        /* A congested link: slow for the whole phase, with jitter that reorders. */
+        if (slow > 0)
+                d += slow + sim_rng_below(&s->rng, slow / 4);
         if (!s->calm) {
                 if (sim_rng_chance(&s->rng, s->big_tail_ppm))
                         d += sim_rng_range(&s->rng, NET_TAIL_MAX, NET_BIG_TAIL_MAX);
@@ -276,7 +284,7 @@ static int net_send(Sim *s, SimNode *from, uint16_t to_host, const PeerMsg *m, u
 
         for (unsigned c = 0; c < copies; c++) {
                 /* Loopback is delivered after this turn, never lost, never cut. */
-                uint64_t delay = to == from ? 0 : net_delay(s);
+                uint64_t delay = to == from ? 0 : net_delay(s, from, to);
                 uint32_t slot;
 
                 if (c == 0)
@@ -1015,6 +1023,29 @@ static void pick_network(Sim *s) {
         s->dup_ppm = dup[sim_rng_below(&s->rng, 3)];
         s->tail_ppm = tail[sim_rng_below(&s->rng, 3)];
         s->big_tail_ppm = big[sim_rng_below(&s->rng, 3)];
+
+        /* Now and then some links are congested for the whole phase, in one direction. */
+        memset(s->slow, 0, sizeof(s->slow));
+        if (sim_rng_below(&s->rng, 2) == 0) {
+                unsigned k = (unsigned) sim_rng_range(&s->rng, 1, 2 * s->n_nodes);
+
+                for (unsigned i = 0; i < k; i++) {
+                        unsigned a = (unsigned) sim_rng_below(&s->rng, s->n_nodes);
+                        unsigned b = (unsigned) sim_rng_below(&s->rng, s->n_nodes);
+
+                        if (a != b)
+                                s->slow[a][b] = sim_rng_range(&s->rng, SLOW_LINK_MIN, SLOW_LINK_MAX);
+                }
+        }
+        /* Or one host's inbound traffic is congested: every answer it waits for is late. */
+        if (sim_rng_below(&s->rng, 3) != 0) {
+                unsigned b = (unsigned) sim_rng_below(&s->rng, s->n_nodes);
+                uint64_t d = sim_rng_range(&s->rng, CONGESTED_MIN, CONGESTED_MAX);
+
+                for (unsigned a = 0; a < s->n_nodes; a++)
+                        if (a != b)
+                                s->slow[a][b] = d;
+        }
         tr = sim_trace_add(s, TRACE_FAULT, FAULT_NET, 0, -1);
         tr->a = s->loss_ppm;
         tr->b = s->big_tail_ppm;
@@ -1067,6 +1098,7 @@ static int phase_change(Sim *s) {
         s->calm_since = s->now;
         s->partitioned = false;
         s->loss_ppm = s->dup_ppm = s->tail_ppm = s->big_tail_ppm = 0;
+        memset(s->slow, 0, sizeof(s->slow));
         sim_trace_add(s, TRACE_FAULT, FAULT_CALM, 0, -1);
         for (unsigned i = 0; i < s->n_nodes; i++) {
                 SimNode *n = &s->nodes[i];
@@ -1116,13 +1148,13 @@ static int handle(Sim *s, const SimEvent *ev) {
 
         case EV_DELIVER: {
                 const PeerMsg *m = &s->msgs[ev->msg];
-                SimNode *from = host_node(s, m->from);
                 TraceRec *tr;
 
-                if (!n->up || (from && cut(s, from, n))) {
+                /* A partition cuts what is sent across it; what was already on the wire arrives. */
+                if (!n->up) {
                         tr = sim_trace_add(s, TRACE_SEND, m->type, m->from, ev->name);
                         tr->peer = n->host;
-                        tr->flags = n->up ? SEND_DROPPED_PARTITION : SEND_DROPPED_DOWN;
+                        tr->flags = SEND_DROPPED_DOWN;
                         sim_trace_msg(tr, m, 0);
                         msg_release(s, ev->msg);
                         return 0;
