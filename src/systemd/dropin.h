@@ -8,6 +8,7 @@
  * The drop-in carries what DESIGN.md's "Fencing is only as good as its margins"
  * lists. For a service held under its own name:
  *
+ *     # Written by pesd while report.service is supervised; do not edit.
  *     [Unit]
  *     BindsTo=pesd.service
  *     After=pesd.service

@@ -54,10 +54,12 @@ typedef enum UnitActiveState {
 
 /*
  * What is known of a unit's state. sub_state is SubState= ("running", "dead",
- * "waiting" for a timer, "listening" for a socket, …). result and main_pid are
- * the Result= and MainPID= of a service; for other unit types result is "" and
- * main_pid is 0. Strings longer than the buffers are cut (systemd's are all
- * short words).
+ * "waiting" for a timer, "listening" for a socket, …). result is the Result=
+ * of the unit's type ("success", "exit-code", "signal", "timeout", …; services,
+ * sockets, timers, mounts and paths have one, other types leave it ""), read
+ * from the type's own interface (org.freedesktop.systemd1.Service, …).
+ * main_pid is MainPID= of a service, 0 for other types. Strings longer than the
+ * buffers are cut (systemd's are all short words).
  */
 typedef struct UnitStatus {
         UnitActiveState active;
@@ -132,8 +134,8 @@ SystemdClient *systemd_client_free(SystemdClient *c);
 
 /*
  * Reads a unit's properties: LoadUnit() for its object path, then GetAll() of
- * org.freedesktop.systemd1.Unit and, for a .service, of
- * org.freedesktop.systemd1.Service. A unit without a unit file is reported with
+ * org.freedesktop.systemd1.Unit and of the interface of the unit's type
+ * (org.freedesktop.systemd1.Service for a .service, …). A unit without a unit file is reported with
  * load_state "not-found" and error 0 (LoadUnit() succeeds for any valid name).
  * Returns 0 once the request is sent, or a negative errno.
  */
@@ -157,11 +159,15 @@ int systemd_client_unwatch(SystemdClient *c, const char *unit);
 
 /*
  * Starts a unit: ResetFailedUnit() first (so that a unit that failed before,
- * or hit its start rate limit, may start again; NoSuchUnit from it is
- * ignored), then StartUnit(unit, "replace"), then follows the returned job to
- * its JobRemoved signal and reports the job's result. A JobRemoved that
- * arrives before StartUnit()'s reply is still matched to it. Returns 0 once
- * the first request is sent, or a negative errno.
+ * or hit its start rate limit, may start again; an error from it, such as
+ * NoSuchUnit for a unit not loaded yet, is ignored, since StartUnit() reports
+ * whatever really stands in the way), then StartUnit(unit, "replace"), then
+ * follows the returned job to its JobRemoved signal and reports the job's
+ * result. A JobRemoved that arrives before StartUnit()'s reply is still
+ * matched to it; two calls that systemd merges into one job both get its
+ * result. A job whose JobRemoved never comes (the connection to the bus was
+ * lost) is never reported: a caller that needs a bound keeps its own timer.
+ * Returns 0 once the first request is sent, or a negative errno.
  */
 int systemd_client_start(SystemdClient *c, const char *unit, JobDoneFunc done, void *userdata);
 
