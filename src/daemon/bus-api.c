@@ -2,12 +2,14 @@
 /* The D-Bus API org.pes1.Manager at /org/pes1 (dbus/org.pes1.Manager.xml). */
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-bus.h>
 
 #include "basic/log.h"
 #include "config.h"
 #include "daemon/manager.h"
+#include "daemon/supervise.h"
 
 #define BUS_NAME "org.pes1"
 #define BUS_PATH "/org/pes1"
@@ -20,6 +22,13 @@
 #define ERROR_STOPPING "org.pes1.Error.Stopping"
 
 #define LOOKUP_LOCAL UINT64_C(1)
+
+static void strv_freep(char ***p) {
+        if (*p)
+                for (char **i = *p; *i; i++)
+                        free(*i);
+        free(*p);
+}
 
 /* A name is a unit-like word: 1–255 printable bytes without '/' or spaces. */
 static bool name_valid(const char *s) {
@@ -202,6 +211,102 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         return sd_bus_reply_method_return(msg, NULL);
 }
 
+static int method_holds(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(msg, "s", &name);
+        if (r < 0)
+                return r;
+        if (!name_valid(name))
+                return sd_bus_error_setf(error, ERROR_INVALID_NAME, "Invalid name '%s'.", name);
+        /* DESIGN.md: true only while the tenure has begun, now < valid − S, and no
+         * stop, release or handoff is pending. */
+        return sd_bus_reply_method_return(msg, "b", node_holds(m->node, name, manager_now(m)));
+}
+
+static int method_supervise(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(strv_freep) char **settings = NULL;
+        Manager *m = userdata;
+        const char *unit;
+        int disable, r;
+
+        r = check_privileged(msg, error);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read_strv(msg, &settings);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(msg, "b", &disable);
+        if (r < 0)
+                return r;
+        if (m->stopping)
+                return sd_bus_error_set(error, ERROR_STOPPING, "pesd is shutting down.");
+        return supervise_declare(m, unit, settings, disable, msg, error);
+}
+
+static int method_unsupervise(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *unit;
+        int r;
+
+        r = check_privileged(msg, error);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", &unit);
+        if (r < 0)
+                return r;
+        r = supervise_undeclare(m, unit, error);
+        if (r < 0 || sd_bus_error_is_set(error))
+                return r;
+        return sd_bus_reply_method_return(msg, NULL);
+}
+
+static int method_move(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+        const char *unit, *host;
+        int r;
+
+        r = check_privileged(msg, error);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_read(msg, "ss", &unit, &host);
+        if (r < 0)
+                return r;
+        if (m->stopping)
+                return sd_bus_error_set(error, ERROR_STOPPING, "pesd is shutting down.");
+        return supervise_move(m, unit, host, msg, error);
+}
+
+static int method_list_units(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        Manager *m = userdata;
+        int r;
+
+        r = sd_bus_message_new_method_return(msg, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_open_container(reply, 'a', "(ssssssbt)");
+        if (r < 0)
+                return r;
+        for (Supervised *s = m->units; s; s = s->next) {
+                r = sd_bus_message_append(reply, "(ssssssbt)", s->conf.unit, s->triggered ?: "",
+                                          supervised_phase_to_string(s->phase), s->refusal ?: "",
+                                          s->have_status ? unit_active_state_to_string(s->status.active) : "",
+                                          s->have_status ? s->status.sub_state : "", s->held, s->held ? s->token : 0);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_message_close_container(reply);
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
 static int property_get_node_name(sd_bus *bus, const char *path, const char *interface, const char *property,
                                   sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -236,6 +341,16 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_METHOD_WITH_ARGS("Acquire", SD_BUS_ARGS("s", name), SD_BUS_RESULT("t", token), method_acquire,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_METHOD_WITH_ARGS("Release", SD_BUS_ARGS("s", name), SD_BUS_NO_RESULT, method_release,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Holds", SD_BUS_ARGS("s", name), SD_BUS_RESULT("b", holds), method_holds,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("ListUnits", SD_BUS_NO_ARGS, SD_BUS_RESULT("a(ssssssbt)", units), method_list_units,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Supervise", SD_BUS_ARGS("s", unit, "as", settings, "b", disable), SD_BUS_NO_RESULT,
+                                method_supervise, SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Unsupervise", SD_BUS_ARGS("s", unit), SD_BUS_NO_RESULT, method_unsupervise,
+                                SD_BUS_VTABLE_UNPRIVILEGED),
+        SD_BUS_METHOD_WITH_ARGS("Move", SD_BUS_ARGS("s", unit, "s", host), SD_BUS_NO_RESULT, method_move,
                                 SD_BUS_VTABLE_UNPRIVILEGED),
         SD_BUS_SIGNAL_WITH_ARGS("OwnerChanged", SD_BUS_ARGS("s", name, "s", owner, "t", token), 0),
         SD_BUS_SIGNAL_WITH_ARGS("NodeChanged", SD_BUS_ARGS("s", node, "s", state), 0),

@@ -314,6 +314,8 @@ static int conf_handler(void *user, const char *section, const char *key, const 
                         r = handle_path(ctx, &c->state_dir, key, value);
                 else if (strcmp(key, "RuntimeDir") == 0)
                         r = handle_path(ctx, &c->runtime_dir, key, value);
+                else if (strcmp(key, "UnitsDir") == 0)
+                        r = handle_path(ctx, &c->units_dir, key, value);
                 else
                         r = fail(ctx, "unknown key '%s' in [Paths]", key);
         } else if (strcmp(section, "TLS") == 0) {
@@ -349,7 +351,8 @@ int config_init_defaults(PesConfig *c) {
         host[sizeof host - 1] = '\0';
 
         if (!(c->node_name = strdup(host)) || !(c->listen_address = strdup("127.0.0.1")) ||
-            !(c->state_dir = strdup(PES_STATEDIR)) || !(c->runtime_dir = strdup(PES_RUNTIMEDIR))) {
+            !(c->state_dir = strdup(PES_STATEDIR)) || !(c->runtime_dir = strdup(PES_RUNTIMEDIR)) ||
+            !(c->units_dir = strdup(PES_SYSCONFDIR "/units.d"))) {
                 config_done(c);
                 return -ENOMEM;
         }
@@ -484,5 +487,6 @@ void config_done(PesConfig *c) {
         free(c->tls_ca);
         free(c->state_dir);
         free(c->runtime_dir);
+        free(c->units_dir);
         *c = (PesConfig){};
 }

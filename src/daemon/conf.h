@@ -41,6 +41,7 @@ typedef struct PesConfig {
         /* [Paths] */
         char *state_dir;   /* StateDir=: durable state (the acceptor store) */
         char *runtime_dir; /* RuntimeDir=: /run/pes */
+        char *units_dir;   /* UnitsDir=: declarations of supervised units, /etc/pes/units.d */
 } PesConfig;
 
 /* Fills *c with the defaults of a one-node cluster on 127.0.0.1. */

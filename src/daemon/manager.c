@@ -17,6 +17,7 @@
 #include "core/lease.h"
 #include "core/quorum.h"
 #include "daemon/manager.h"
+#include "daemon/supervise.h"
 #include "net/http-client.h"
 
 #define PEER_PATH "/v1/peer/batch"
@@ -196,8 +197,10 @@ static void update_candidates(Manager *m, const char *name) {
                 (void) node_set_candidates(m->node, name, c, n);
                 return;
         }
+        /* Supervised units have their own eligible hosts and weights (supervise.c). */
         for (size_t i = 0; i < node_n_guards(m->node); i++)
-                (void) node_set_candidates(m->node, guard_name(node_guard_at(m->node, i)), c, n);
+                if (!supervise_find(m, guard_name(node_guard_at(m->node, i))))
+                        (void) node_set_candidates(m->node, guard_name(node_guard_at(m->node, i)), c, n);
 }
 
 /* ---- bus holds ---- */
@@ -570,6 +573,7 @@ int manager_flush(Manager *m) {
          * reported stopped at once), so walk by index over a growing list. */
         for (size_t i = 0; i < m->actions.n; i++) {
                 Action a = m->actions.actions[i];
+                Supervised *unit;
 
                 switch (a.type) {
                 case ACTION_SEND: {
@@ -604,19 +608,29 @@ int manager_flush(Manager *m) {
                                 log_error_errno(r, "Cannot stage the initialised marker: %m");
                         break;
                 case ACTION_START_UNIT:
-                        do_start(m, &a);
+                        if ((unit = supervise_find(m, a.name)))
+                                supervise_start(m, unit, &a);
+                        else
+                                do_start(m, &a);
                         break;
                 case ACTION_STOP_UNIT:
-                        do_stop(m, &a);
+                        if ((unit = supervise_find(m, a.name)))
+                                supervise_stop(m, unit, &a);
+                        else
+                                do_stop(m, &a);
                         break;
                 case ACTION_KILL_UNIT:
                         /* A bus client has no process of ours to kill; it was told at the stop. */
+                        if ((unit = supervise_find(m, a.name)))
+                                supervise_kill(m, unit, &a);
                         break;
                 case ACTION_ARM_TIMER:
                         /* One timer follows node_next_deadline(); see rearm_timer(). */
                         break;
                 case ACTION_NOTIFY:
                         do_notify(m, &a);
+                        if ((unit = supervise_find(m, a.name)))
+                                supervise_notify(m, unit, &a);
                         break;
                 default:
                         break;
@@ -812,6 +826,7 @@ static void on_peer_state(Peers *ps, Peer *p, PeerState old, void *userdata) {
                  peer_state_to_string(old));
         bus_api_emit_node_changed(m, p->name, peer_state_to_string(p->state));
         update_candidates(m, NULL);
+        supervise_update_candidates(m);
         update_quorate(m);
 }
 
@@ -1150,6 +1165,9 @@ int manager_new(PesConfig *c, Manager **ret) {
         r = bus_api_setup(m);
         if (r < 0)
                 return r;
+        r = supervise_setup(m);
+        if (r < 0)
+                return r;
 
         log_info("pes node %s (id %u, incarnation %" PRIu64 ") of %zu host(s), listening on %s:%u; %s.",
                  m->config.node_name, m->self, m->incarnation, peers_count(m->peers), m->config.listen_address,
@@ -1176,6 +1194,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->loop_source);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->shutdown_timer);
+        supervise_done(m);
         sd_bus_flush_close_unref(m->bus);
         http_server_free(m->server);
         peers_free(m->peers);

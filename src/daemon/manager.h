@@ -57,6 +57,8 @@ typedef struct Manager {
         Peers *peers;
 
         BusHold *holds;
+        struct Supervised *units;      /* supervised systemd units (supervise.c) */
+        struct SystemdClient *systemd;
         bool quorate;
         bool stopping;                 /* SIGTERM seen: releasing, then exit */
         Metrics metrics;

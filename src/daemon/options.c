@@ -32,6 +32,7 @@ void pesd_help(void) {
                "  [Paths]\n"
                "  StateDir=PATH          Durable state (default " PES_STATEDIR ")\n"
                "  RuntimeDir=PATH        Runtime files (default " PES_RUNTIMEDIR ")\n"
+               "  UnitsDir=PATH          Supervised units, one UNIT.conf each (default " PES_SYSCONFDIR "/units.d)\n"
                "  [TLS]\n"
                "  Certificate=, Key=, CA=  PEM files: TLS between peers, verified both ways\n"
                "\n"

@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: MIT */
+/* Supervised systemd units: the owner starts, watches and stops them as the core decides. */
+#include <assert.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "basic/log.h"
+#include "basic/macro.h"
+#include "config.h"
+#include "core/guard.h"
+#include "core/lease.h"
+#include "daemon/manager.h"
+#include "daemon/supervise.h"
+#include "systemd/dropin.h"
+
+#define RUNTIME_UNIT_DIR "/run/systemd/system"
+/* After a stop, how often the unit's cgroup is checked until it is empty. */
+#define STOP_CHECK_USEC (50 * USEC_PER_MSEC)
+
+static const char *const phase_table[_SUP_PHASE_MAX] = {
+        [SUP_CHECKING] = "checking",
+        [SUP_REFUSED] = "refused",
+        [SUP_IDLE] = "idle",
+        [SUP_STARTING] = "starting",
+        [SUP_RUNNING] = "running",
+        [SUP_STOPPING] = "stopping",
+};
+
+const char *supervised_phase_to_string(SupervisedPhase p) {
+        return p >= 0 && p < _SUP_PHASE_MAX ? phase_table[p] : "invalid";
+}
+
+Supervised *supervise_find(Manager *m, const char *unit) {
+        for (Supervised *s = m->units; s; s = s->next)
+                if (strcmp(s->conf.unit, unit) == 0)
+                        return s;
+        return NULL;
+}
+
+static const char *unit_of(const Supervised *s) {
+        return s->conf.unit;
+}
+
+/* Logs with the unit's journal fields (journalctl PES_NAME=UNIT is its history). */
+static void log_unit(int level, const Supervised *s, const char *format, ...) _printf_(3, 4);
+static void log_unit(int level, const Supervised *s, const char *format, ...) {
+        char f_name[PES_NAME_MAX + 16], f_token[48], f_owner[96], message[768];
+        va_list ap;
+
+        snprintf(f_name, sizeof f_name, "PES_NAME=%s", unit_of(s));
+        snprintf(f_token, sizeof f_token, "PES_TOKEN=%" PRIu64, s->token);
+        snprintf(f_owner, sizeof f_owner, "PES_OWNER=%s", s->held ? s->manager->config.node_name : "");
+        va_start(ap, format);
+        vsnprintf(message, sizeof message, format, ap);
+        va_end(ap);
+        log_emit(level, 0, LOG_FIELDS(f_name, f_token, f_owner), "%s", message);
+}
+
+static void answer_pending_error(Supervised *s, const char *name, const char *format, ...) _printf_(3, 4);
+static void answer_pending_error(Supervised *s, const char *name, const char *format, ...) {
+        _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
+        char message[512];
+        va_list ap;
+
+        if (!s->pending)
+                return;
+        va_start(ap, format);
+        vsnprintf(message, sizeof message, format, ap);
+        va_end(ap);
+        (void) sd_bus_error_set(&e, name, message);
+        (void) sd_bus_reply_method_error(s->pending, &e);
+        s->pending = sd_bus_message_unref(s->pending);
+}
+
+static void answer_pending_ok(Supervised *s) {
+        if (!s->pending)
+                return;
+        (void) sd_bus_reply_method_return(s->pending, NULL);
+        s->pending = sd_bus_message_unref(s->pending);
+}
+
+static void refuse(Supervised *s, const char *format, ...) _printf_(2, 3);
+static void refuse(Supervised *s, const char *format, ...) {
+        char message[512];
+        va_list ap;
+
+        va_start(ap, format);
+        vsnprintf(message, sizeof message, format, ap);
+        va_end(ap);
+        free(s->refusal);
+        s->refusal = strdup(message);
+        s->phase = SUP_REFUSED;
+        log_unit(LOG_ERR, s, "Cannot supervise %s: %s", unit_of(s), message);
+        answer_pending_error(s, "org.pes1.Error.CannotSupervise", "Cannot supervise %s: %s", unit_of(s), message);
+}
+
+static void set_candidates(Manager *m, Supervised *s) {
+        RankCandidate c[64];
+        size_t n = 0;
+
+        for (size_t i = 0; i < peers_count(m->peers) && n < ELEMENTSOF(c); i++) {
+                Peer *p = peers_at(m->peers, i);
+                uint32_t w = unit_conf_weight(&s->conf, p->name);
+
+                if (w > 0 && (p->state == PEER_ALIVE || p->state == PEER_SELF))
+                        c[n++] = (RankCandidate){ .host = p->id, .weight = w };
+        }
+        (void) node_set_candidates(m->node, unit_of(s), c, n);
+}
+
+void supervise_update_candidates(Manager *m) {
+        for (Supervised *s = m->units; s; s = s->next)
+                if (node_guard(m->node, unit_of(s)))
+                        set_candidates(m, s);
+}
+
+/* ---- stopping ---- */
+
+static void stop_checked(Supervised *s);
+
+static int on_stop_retry(sd_event_source *source, uint64_t usec, void *userdata) {
+        Supervised *s = userdata;
+
+        s->retry = sd_event_source_disable_unref(s->retry);
+        stop_checked(s);
+        return 0;
+}
+
+static void on_processes(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
+        Supervised *s = userdata;
+        Manager *m = s->manager;
+
+        if (s->phase != SUP_STOPPING)
+                return;
+        if (error < 0 && error != -ENOENT)
+                log_unit(LOG_WARNING, s, "Cannot list the processes of %s: %s", unit, strerror(-error));
+        if (error >= 0 && n > 0) {
+                /* DESIGN.md: "stopped" means the cgroup is empty; look again shortly
+                 * (the core's SIGKILL deadline stands behind this). */
+                s->stop_checks++;
+                if (!s->retry)
+                        (void) sd_event_add_time_relative(m->event, &s->retry, CLOCK_MONOTONIC, STOP_CHECK_USEC, 0,
+                                                          on_stop_retry, s);
+                return;
+        }
+
+        s->phase = SUP_IDLE;
+        (void) env_file_remove(m->config.runtime_dir, unit_of(s));
+        log_unit(LOG_INFO, s, "Stopped %s (its cgroup is empty).", unit_of(s));
+        /* Only a stop the core asked for is reported; a stray start we stopped is not. */
+        if (node_guard(m->node, unit_of(s))) {
+                (void) node_unit_stopped(m->node, unit_of(s), manager_now(m), &m->actions);
+                (void) manager_flush(m);
+        }
+}
+
+static void stop_checked(Supervised *s) {
+        int r = systemd_client_unit_processes(s->manager->systemd, unit_of(s), on_processes, s);
+
+        if (r < 0)
+                on_processes(s->manager->systemd, unit_of(s), r, 0, s);
+}
+
+static void on_stopped(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Supervised *s = userdata;
+
+        if (s->phase != SUP_STOPPING)
+                return;
+        if (error < 0 && error != -ENOENT)
+                log_unit(LOG_WARNING, s, "Stopping %s failed: %s", unit, strerror(-error));
+        stop_checked(s);
+}
+
+static void on_side_stopped(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        if (error < 0 && error != -ENOENT)
+                log_warning_errno(error, "Stopping %s failed: %m", unit);
+}
+
+static void stop_unit(Supervised *s, const char *why) {
+        Manager *m = s->manager;
+        int r;
+
+        s->phase = SUP_STOPPING;
+        s->stop_checks = 0;
+        log_unit(LOG_INFO, s, "Stopping %s: %s.", unit_of(s), why);
+        /* DESIGN.md "Timers": stopping a supervised .timer also stops the service it
+         * triggers, so a job never runs on two hosts across an owner change. */
+        if (s->triggered)
+                (void) systemd_client_stop(m->systemd, s->triggered, on_side_stopped, s);
+        r = systemd_client_stop(m->systemd, unit_of(s), on_stopped, s);
+        if (r < 0)
+                on_stopped(m->systemd, unit_of(s), r, NULL, s);
+}
+
+void supervise_stop(Manager *m, Supervised *s, const Action *a) {
+        s->held = false;
+        stop_unit(s, "the core asked (fence, release, handoff or failure)");
+}
+
+static void on_killed(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Supervised *s = userdata;
+
+        if (error < 0 && error != -ENOENT)
+                log_unit(LOG_ERR, s, "SIGKILL of %s failed: %s", unit, strerror(-error));
+        if (s->phase == SUP_STOPPING)
+                stop_checked(s);
+}
+
+void supervise_kill(Manager *m, Supervised *s, const Action *a) {
+        log_unit(LOG_WARNING, s, "The lease of %s ends now and it is still running: SIGKILL.", unit_of(s));
+        if (s->triggered)
+                (void) systemd_client_kill(m->systemd, s->triggered, SIGKILL, on_side_stopped, s);
+        (void) systemd_client_kill(m->systemd, unit_of(s), SIGKILL, on_killed, s);
+}
+
+/* ---- failures ---- */
+
+static int on_backoff_over(sd_event_source *source, uint64_t usec, void *userdata) {
+        Supervised *s = userdata;
+        Manager *m = s->manager;
+
+        s->retry = sd_event_source_disable_unref(s->retry);
+        s->n_failures = 0;
+        log_unit(LOG_INFO, s, "The backoff of %s is over; this host is a candidate again.", unit_of(s));
+        (void) node_campaign(m->node, unit_of(s), manager_now(m), &m->actions);
+        (void) manager_flush(m);
+        return 0;
+}
+
+static void unit_failed(Supervised *s, const char *why) {
+        Manager *m = s->manager;
+        uint64_t now = manager_now(m);
+        unsigned kept = 0;
+
+        /* The failures within the window count against the budget. */
+        for (unsigned i = 0; i < s->n_failures; i++)
+                if (now - s->failures[i] < s->conf.failure_window)
+                        s->failures[kept++] = s->failures[i];
+        s->n_failures = kept;
+        if (s->n_failures < ELEMENTSOF(s->failures))
+                s->failures[s->n_failures++] = now;
+
+        s->held = false;
+        if (s->n_failures > s->conf.failure_budget) {
+                char b[FORMAT_TIMESPAN_MAX];
+
+                log_unit(LOG_ERR, s, "%s failed (%s), %u times within its window: this host steps aside for %s.",
+                         unit_of(s), why, s->n_failures, format_timespan(b, sizeof b, s->conf.failure_backoff));
+                (void) node_release(m->node, unit_of(s), now, &m->actions);
+                s->retry = sd_event_source_disable_unref(s->retry);
+                (void) sd_event_add_time_relative(m->event, &s->retry, CLOCK_MONOTONIC, s->conf.failure_backoff, 0,
+                                                  on_backoff_over, s);
+        } else {
+                log_unit(LOG_WARNING, s, "%s failed (%s); releasing it.", unit_of(s), why);
+                (void) node_unit_failed(m->node, unit_of(s), now, &m->actions);
+        }
+        (void) manager_flush(m);
+}
+
+/* ---- starting ---- */
+
+static bool state_is_up(const Supervised *s, UnitActiveState st) {
+        return st == UNIT_ACTIVE || st == UNIT_RELOADING || st == UNIT_REFRESHING;
+}
+
+static void on_started_info(SystemdClient *c, const char *unit, int error, const UnitInfo *info, void *userdata) {
+        Supervised *s = userdata;
+
+        if (s->phase != SUP_STARTING)
+                return;
+        /* DESIGN.md: judge a start by ActiveState, never by the job result alone (a
+         * failed ExecCondition= leaves the unit inactive with result "done"). */
+        if (error < 0 || !state_is_up(s, info->status.active)) {
+                unit_failed(s, error < 0 ? "its state could not be read" : "it did not become active");
+                return;
+        }
+        s->status = info->status;
+        s->phase = SUP_RUNNING;
+        log_unit(LOG_INFO, s, "%s is active here (fencing token %" PRIu64 ").", unit_of(s), s->token);
+}
+
+static void on_started(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Supervised *s = userdata;
+        int r;
+
+        if (s->phase != SUP_STARTING)
+                return;
+        if (error < 0 || !result || strcmp(result, "done") != 0) {
+                char why[96];
+
+                snprintf(why, sizeof why, "start job %s", error < 0 ? strerror(-error) : result ?: "failed");
+                unit_failed(s, why);
+                return;
+        }
+        r = systemd_client_unit_info(s->manager->systemd, unit, on_started_info, s);
+        if (r < 0)
+                on_started_info(c, unit, r, NULL, s);
+}
+
+void supervise_start(Manager *m, Supervised *s, const Action *a) {
+        const char *self = m->config.node_name;
+        int r;
+
+        s->held = true;
+        s->token = a->start.token;
+        s->phase = SUP_STARTING;
+        s->retry = sd_event_source_disable_unref(s->retry);
+        r = env_file_write(m->config.runtime_dir, unit_of(s), self, s->token);
+        if (r < 0)
+                log_unit(LOG_WARNING, s, "Cannot write %s/%s.env: %s", m->config.runtime_dir, unit_of(s), strerror(-r));
+        log_unit(LOG_INFO, s, "Starting %s with fencing token %" PRIu64 ".", unit_of(s), s->token);
+        r = systemd_client_start(m->systemd, unit_of(s), on_started, s);
+        if (r < 0)
+                on_started(m->systemd, unit_of(s), r, NULL, s);
+}
+
+/* ---- watching ---- */
+
+static void on_unit_changed(SystemdClient *c, const char *unit, const UnitStatus *st, void *userdata) {
+        Supervised *s = userdata;
+        bool up = state_is_up(s, st->active) || st->active == UNIT_ACTIVATING;
+
+        s->status = *st;
+        s->have_status = true;
+
+        switch (s->phase) {
+        case SUP_RUNNING:
+                if (st->active == UNIT_FAILED || st->active == UNIT_INACTIVE) {
+                        char why[96];
+
+                        snprintf(why, sizeof why, "%s%s%s", unit_active_state_to_string(st->active),
+                                 st->result[0] ? ", result " : "", st->result);
+                        unit_failed(s, why);
+                }
+                break;
+        case SUP_IDLE:
+                /* Non-owners make sure the unit is not running here (issue 6). */
+                if (up && !s->held) {
+                        log_unit(LOG_WARNING, s, "%s is %s here but this host does not hold it: stopping it.",
+                                 unit, unit_active_state_to_string(st->active));
+                        stop_unit(s, "started outside pes");
+                }
+                break;
+        default:
+                break;
+        }
+}
+
+/* ---- declaring ---- */
+
+static void activate(Supervised *s) {
+        Manager *m = s->manager;
+        GuardParams p;
+        int r;
+
+        guard_params_init(&p);
+        p.heartbeat_usec = s->conf.heartbeat ?: m->config.heartbeat;
+        p.stop_usec = s->conf.stop;
+        p.round_timeout_usec = p.heartbeat_usec;
+
+        r = node_supervise(m->node, unit_of(s), &p, manager_now(m), &m->actions);
+        if (r == -ERANGE) {
+                refuse(s, "HeartbeatSec=%" PRIu64 "ms is too short for StopSec=%" PRIu64
+                          "ms: a lease must leave 2 heartbeats after the stop budget; use a longer HeartbeatSec=",
+                       p.heartbeat_usec / USEC_PER_MSEC, p.stop_usec / USEC_PER_MSEC);
+                return;
+        }
+        if (r < 0 && r != -EEXIST) {
+                refuse(s, "the core refused it: %s", strerror(-r));
+                return;
+        }
+        s->phase = SUP_IDLE;
+        set_candidates(m, s);
+        r = systemd_client_watch(m->systemd, unit_of(s), on_unit_changed, s);
+        if (r < 0 && r != -EEXIST)
+                log_unit(LOG_WARNING, s, "Cannot watch %s: %s", unit_of(s), strerror(-r));
+        log_unit(LOG_INFO, s, "Supervising %s%s%s.", unit_of(s), s->triggered ? " (and " : "",
+                 s->triggered ? s->triggered : "");
+        answer_pending_ok(s);
+        (void) manager_flush(m);
+}
+
+static void on_reloaded(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Supervised *s = userdata;
+
+        if (error < 0)
+                log_warning_errno(error, "systemd's daemon-reload failed: %m");
+        activate(s);
+}
+
+static int install_dropins(Supervised *s, bool *changed) {
+        Manager *m = s->manager;
+        DropinParams p = {
+                .pesctl_path = PES_BINDIR "/pesctl",
+                .env_dir = m->config.runtime_dir,
+                .timeout_stop_usec = s->conf.stop,
+        };
+        _cleanup_free_ char *text = NULL, *side = NULL;
+        int r;
+
+        r = dropin_render(unit_of(s), NULL, &p, &text);
+        if (r < 0)
+                return r;
+        r = dropin_write(RUNTIME_UNIT_DIR, unit_of(s), text);
+        if (r < 0)
+                return r;
+        *changed = r > 0;
+        if (s->triggered) {
+                r = dropin_render(s->triggered, unit_of(s), &p, &side);
+                if (r < 0)
+                        return r;
+                r = dropin_write(RUNTIME_UNIT_DIR, s->triggered, side);
+                if (r < 0)
+                        return r;
+                *changed = *changed || r > 0;
+        }
+        return 0;
+}
+
+static void on_info(SystemdClient *c, const char *unit, int error, const UnitInfo *info, void *userdata) {
+        Supervised *s = userdata;
+        Manager *m = s->manager;
+        bool changed = false;
+        int r;
+
+        if (error < 0) {
+                refuse(s, "systemd did not answer about it (%s)", strerror(-error));
+                return;
+        }
+        if (strcmp(info->load_state, "loaded") != 0) {
+                refuse(s, "%s on this host (LoadState=%s)",
+                       strcmp(info->load_state, "not-found") == 0 ? "no such unit" : "it cannot be loaded",
+                       info->load_state);
+                return;
+        }
+        if (strncmp(info->unit_file_state, "enabled", 7) == 0) {
+                refuse(s, "it is %s to start at boot, so systemd would start it on every host; "
+                          "run 'systemctl disable %s', or supervise it with --disable",
+                       info->unit_file_state, unit);
+                return;
+        }
+        if (info->triggers && info->triggers[0]) {
+                free(s->triggered);
+                s->triggered = strdup(info->triggers[0]);
+        }
+        s->status = info->status;
+        s->have_status = true;
+
+        r = install_dropins(s, &changed);
+        if (r < 0) {
+                refuse(s, "cannot install its drop-in under " RUNTIME_UNIT_DIR " (%s)", strerror(-r));
+                return;
+        }
+        /* DESIGN.md: reload systemd only when the set of supervised units changes. */
+        if (changed) {
+                r = systemd_client_reload(m->systemd, on_reloaded, s);
+                if (r >= 0)
+                        return;
+                log_warning_errno(r, "Cannot ask systemd to reload: %m");
+        }
+        activate(s);
+}
+
+static void on_disabled(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Supervised *s = userdata;
+        int r;
+
+        if (error < 0) {
+                refuse(s, "disabling it failed (%s)", strerror(-error));
+                return;
+        }
+        log_unit(LOG_NOTICE, s, "Disabled %s's start at boot, as asked.", unit);
+        r = systemd_client_unit_info(s->manager->systemd, unit_of(s), on_info, s);
+        if (r < 0)
+                refuse(s, "systemd did not answer about it (%s)", strerror(-r));
+}
+
+/* Takes over *conf. */
+static Supervised *supervised_add(Manager *m, UnitConf *conf, bool runtime, bool disable, sd_bus_message *call) {
+        Supervised *s = calloc(1, sizeof *s), **tail;
+        int r;
+
+        if (!s) {
+                unit_conf_done(conf);
+                return NULL;
+        }
+        s->manager = m;
+        s->conf = *conf;
+        *conf = (UnitConf){};
+        s->runtime = runtime;
+        s->phase = SUP_CHECKING;
+        s->pending = call ? sd_bus_message_ref(call) : NULL;
+        for (tail = &m->units; *tail; tail = &(*tail)->next)
+                ;
+        *tail = s;
+
+        if (!m->systemd)
+                refuse(s, "there is no connection to systemd");
+        else if (disable) {
+                r = systemd_client_disable(m->systemd, unit_of(s), on_disabled, s);
+                if (r < 0)
+                        refuse(s, "cannot disable it (%s)", strerror(-r));
+        } else {
+                r = systemd_client_unit_info(m->systemd, unit_of(s), on_info, s);
+                if (r < 0)
+                        refuse(s, "systemd did not answer about it (%s)", strerror(-r));
+        }
+        return s;
+}
+
+static int load_dir(Manager *m, const char *dir, bool runtime) {
+        _cleanup_free_ char *error = NULL;
+        UnitConf *list = NULL;
+        size_t n = 0;
+        int r;
+
+        r = unit_conf_load_dir(dir, &list, &n, &error);
+        if (r < 0)
+                return log_error_errno(r, "%s", error ?: "Cannot read the unit declarations.");
+        for (size_t i = 0; i < n; i++) {
+                if (supervise_find(m, list[i].unit)) {
+                        log_warning("%s is declared in more than one place; %s is ignored.", list[i].unit,
+                                    list[i].path ?: dir);
+                        unit_conf_done(&list[i]);
+                        continue;
+                }
+                (void) supervised_add(m, &list[i], runtime, false, NULL);
+        }
+        free(list);
+        return 0;
+}
+
+static char *runtime_dir_path(Manager *m) {
+        char *p;
+
+        return asprintf(&p, "%s/units.d", m->config.state_dir) < 0 ? NULL : p;
+}
+
+int supervise_setup(Manager *m) {
+        _cleanup_free_ char *rt = runtime_dir_path(m);
+        int r;
+
+        if (!rt)
+                return log_error_errno(ENOMEM, "Out of memory.");
+        r = systemd_client_new(m->bus, &m->systemd);
+        if (r < 0)
+                log_warning_errno(r, "Cannot talk to systemd; units cannot be supervised: %m");
+        r = load_dir(m, m->config.units_dir, false);
+        if (r < 0)
+                return r;
+        return load_dir(m, rt, true);
+}
+
+void supervise_done(Manager *m) {
+        while (m->units) {
+                Supervised *s = m->units;
+
+                m->units = s->next;
+                sd_event_source_disable_unref(s->retry);
+                sd_bus_message_unref(s->pending);
+                unit_conf_done(&s->conf);
+                free(s->triggered);
+                free(s->refusal);
+                free(s);
+        }
+        m->systemd = systemd_client_free(m->systemd);
+}
+
+void supervise_notify(Manager *m, Supervised *s, const Action *a) {
+        if (a->notify.kind == NOTIFY_OWNER && s->pending && s->moving_to != PES_HOST_NONE &&
+            a->notify.holder == s->moving_to && a->notify.value_kind == VALUE_LEASE) {
+                log_unit(LOG_INFO, s, "%s moved to %s (fencing token %" PRIu64 ").", unit_of(s),
+                         manager_host_name(m, s->moving_to), a->notify.token);
+                s->moving_to = PES_HOST_NONE;
+                s->retry = sd_event_source_disable_unref(s->retry);
+                answer_pending_ok(s);
+        }
+}
+
+int supervise_declare(Manager *m, const char *unit, char **settings, bool disable, sd_bus_message *call,
+                      sd_bus_error *error) {
+        _cleanup_free_ char *rt = runtime_dir_path(m), *path = NULL, *reason = NULL;
+        UnitConf conf;
+        int r;
+
+        if (!unit_name_supervisable(unit))
+                return sd_bus_error_setf(error, "org.pes1.Error.InvalidName",
+                                         "'%s' is not a unit pes can supervise (NAME.service, NAME.timer or NAME.socket).",
+                                         unit);
+        if (supervise_find(m, unit))
+                return sd_bus_error_setf(error, "org.pes1.Error.AlreadySupervised", "%s is supervised already.", unit);
+        r = unit_conf_init(&conf, unit);
+        if (r < 0)
+                return r;
+        for (char **kv = settings; kv && *kv; kv++) {
+                _cleanup_free_ char *key = NULL;
+                const char *eq = strchr(*kv, '=');
+
+                if (!eq || eq == *kv) {
+                        unit_conf_done(&conf);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "'%s' is not KEY=VALUE.", *kv);
+                }
+                key = strndup(*kv, (size_t) (eq - *kv));
+                if (!key || unit_conf_set(&conf, key, eq + 1, &reason) < 0) {
+                        unit_conf_done(&conf);
+                        return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS, "%s", reason ?: "Out of memory.");
+                }
+        }
+        if (!rt || asprintf(&path, "%s/%s.conf", rt, unit) < 0) {
+                unit_conf_done(&conf);
+                return -ENOMEM;
+        }
+        (void) mkdir(rt, 0700);
+        r = unit_conf_write(&conf, path);
+        if (r < 0) {
+                unit_conf_done(&conf);
+                return sd_bus_error_set_errnof(error, -r, "Cannot persist the declaration in %s: %m", path);
+        }
+        return supervised_add(m, &conf, true, disable, call) ? 1 : -ENOMEM;
+}
+
+int supervise_undeclare(Manager *m, const char *unit, sd_bus_error *error) {
+        Supervised *s = supervise_find(m, unit);
+        _cleanup_free_ char *rt = runtime_dir_path(m), *path = NULL;
+
+        if (!s || (s->phase == SUP_REFUSED && s->refusal && strcmp(s->refusal, "no longer supervised") == 0))
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchName", "%s is not supervised here.", unit);
+        if (!s->runtime)
+                return sd_bus_error_setf(error, "org.pes1.Error.DeclaredInFile",
+                                         "%s is declared in %s; remove that file and restart pesd.", unit,
+                                         s->conf.path ?: m->config.units_dir);
+        if (rt && asprintf(&path, "%s/%s.conf", rt, unit) >= 0)
+                (void) unlink(path);
+        /* The core releases the name (stopping the unit here if it runs). */
+        (void) node_release(m->node, unit, manager_now(m), &m->actions);
+        (void) dropin_remove(RUNTIME_UNIT_DIR, unit);
+        if (s->triggered)
+                (void) dropin_remove(RUNTIME_UNIT_DIR, s->triggered);
+        free(s->refusal);
+        s->refusal = strdup("no longer supervised");
+        if (s->phase != SUP_STOPPING && s->phase != SUP_STARTING && s->phase != SUP_RUNNING)
+                s->phase = SUP_REFUSED;
+        (void) systemd_client_unwatch(m->systemd, unit);
+        log_unit(LOG_INFO, s, "No longer supervising %s.", unit);
+        return manager_flush(m);
+}
+
+static int on_move_timeout(sd_event_source *source, uint64_t usec, void *userdata) {
+        Supervised *s = userdata;
+
+        s->retry = sd_event_source_disable_unref(s->retry);
+        answer_pending_error(s, "org.pes1.Error.MoveFailed",
+                             "%s did not take %s over in time; the reservation lapses and election resumes.",
+                             manager_host_name(s->manager, s->moving_to), unit_of(s));
+        s->moving_to = PES_HOST_NONE;
+        return 0;
+}
+
+int supervise_move(Manager *m, const char *unit, const char *host, sd_bus_message *call, sd_bus_error *error) {
+        Supervised *s = supervise_find(m, unit);
+        uint16_t to = manager_host_id(m, host);
+        Peer *p = peers_find(m->peers, to);
+        uint64_t now = manager_now(m), lease;
+        int r;
+
+        if (!s || s->phase == SUP_REFUSED)
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchName", "%s is not supervised here.", unit);
+        if (!p)
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchHost", "No host '%s' in this cluster.", host);
+        if (to == m->self)
+                return sd_bus_error_setf(error, "org.pes1.Error.MoveFailed", "%s runs here already if it runs here.",
+                                         unit);
+        if (unit_conf_weight(&s->conf, host) == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NotEligible", "%s is not eligible for %s (Hosts=, Prefer=).",
+                                         host, unit);
+        if (p->state != PEER_ALIVE)
+                return sd_bus_error_setf(error, "org.pes1.Error.Unreachable", "%s is not reachable (%s).", host,
+                                         peer_state_to_string(p->state));
+        if (!node_holds(m->node, unit, now)) {
+                NameView v;
+                const char *owner = manager_name_view(m, unit, &v) && v.holder ? manager_host_name(m, v.holder) : NULL;
+
+                return sd_bus_error_setf(error, "org.pes1.Error.NotOwner",
+                                         "This host does not hold %s%s%s%s.", unit, owner ? "; run the move on " : "",
+                                         owner ?: "", owner ? ", its owner" : "");
+        }
+        if (s->pending)
+                return sd_bus_error_setf(error, "org.pes1.Error.Busy", "A change of %s is in progress already.", unit);
+
+        r = node_move(m->node, unit, to, now, &m->actions);
+        if (r < 0)
+                return sd_bus_error_set_errnof(error, -r, "Cannot move %s: %m", unit);
+        s->pending = sd_bus_message_ref(call);
+        s->moving_to = to;
+        /* The reservation lasts one lease; give the new owner that and a start. */
+        lease = lease_from_heartbeat(s->conf.heartbeat ?: m->config.heartbeat);
+        s->retry = sd_event_source_disable_unref(s->retry);
+        (void) sd_event_add_time_relative(m->event, &s->retry, CLOCK_MONOTONIC, 2 * lease + s->conf.stop + 5 * USEC_PER_SEC,
+                                          0, on_move_timeout, s);
+        log_unit(LOG_INFO, s, "Moving %s to %s.", unit, host);
+        r = manager_flush(m);
+        return r < 0 ? r : 1;
+}

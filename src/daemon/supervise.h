@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/* Supervised systemd units: declarations, drop-ins, and carrying out the core's start/stop/kill on them. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <systemd/sd-event.h>
+
+#include "core/action.h"
+#include "daemon/unit-conf.h"
+#include "systemd/systemd-client.h"
+
+typedef struct Manager Manager;
+
+typedef enum SupervisedPhase {
+        SUP_CHECKING,   /* asking systemd whether the unit exists and is not enabled */
+        SUP_REFUSED,    /* the unit cannot be supervised here (see .refusal) */
+        SUP_IDLE,       /* declared, drop-in installed; not running here */
+        SUP_STARTING,   /* StartUnit sent for our tenure */
+        SUP_RUNNING,    /* active here under our tenure */
+        SUP_STOPPING,   /* StopUnit sent (fence, release, handoff, failure, or a stray start) */
+        _SUP_PHASE_MAX,
+} SupervisedPhase;
+
+typedef struct Supervised {
+        Manager *manager;
+        UnitConf conf;
+        bool runtime;          /* declared at run time, persisted in the state dir */
+        char *triggered;       /* .timer/.socket: the service it triggers, stopped with it */
+        char *refusal;         /* why it cannot be supervised here */
+        SupervisedPhase phase;
+        UnitStatus status;     /* as systemd last said */
+        bool have_status;
+        bool held;             /* our tenure runs (START_UNIT seen, no STOP since) */
+        uint64_t token;
+        unsigned stop_checks;  /* cgroup-empty checks after a stop */
+        uint64_t failures[16]; /* node-clock times of recent failures */
+        unsigned n_failures;
+        sd_event_source *retry;    /* re-check of an emptying cgroup, or the end of a backoff */
+        sd_bus_message *pending;   /* a Supervise/Move call answered later */
+        uint16_t moving_to;
+        struct Supervised *next;
+} Supervised;
+
+/* Connects to systemd and declares every unit of the units.d directories. */
+int supervise_setup(Manager *m);
+void supervise_done(Manager *m);
+
+Supervised *supervise_find(Manager *m, const char *unit);
+
+/* START_UNIT, STOP_UNIT and KILL_UNIT for a supervised unit (the core's actions). */
+void supervise_start(Manager *m, Supervised *s, const Action *a);
+void supervise_stop(Manager *m, Supervised *s, const Action *a);
+void supervise_kill(Manager *m, Supervised *s, const Action *a);
+/* NOTIFY actions about a supervised unit. */
+void supervise_notify(Manager *m, Supervised *s, const Action *a);
+
+/* The candidates of every supervised unit changed (a peer's liveness). */
+void supervise_update_candidates(Manager *m);
+
+/*
+ * D-Bus Supervise: declares unit at run time with the given [Supervise]
+ * settings (key/value pairs, NULL-terminated), persists it, and answers call
+ * once systemd confirmed the unit. disable: disable the unit's boot start first.
+ */
+int supervise_declare(Manager *m, const char *unit, char **settings, bool disable, sd_bus_message *call,
+                      sd_bus_error *error);
+/* D-Bus Unsupervise: stops supervising unit here (stopping it if it runs here). */
+int supervise_undeclare(Manager *m, const char *unit, sd_bus_error *error);
+/* D-Bus Move: hands the unit to host; answered once host's tenure began. */
+int supervise_move(Manager *m, const char *unit, const char *host, sd_bus_message *call, sd_bus_error *error);
+
+const char *supervised_phase_to_string(SupervisedPhase p);
