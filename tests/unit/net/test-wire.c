@@ -56,6 +56,7 @@ static PeerMsg full_msg(const WireHeader *h, MsgType type, unsigned i) {
                 m.ballot = (Ballot) { .counter = 5 + i, .host = 1 };
                 break;
         case MSG_ACCEPT:
+        case MSG_ACCEPTED:
                 m.value = (RegValue) {
                         .ba = { .counter = 7, .host = 2 },
                         .seq = INT64_MAX,
@@ -66,12 +67,13 @@ static PeerMsg full_msg(const WireHeader *h, MsgType type, unsigned i) {
                 };
                 __attribute__((fallthrough));
         case MSG_PREPARE:
-        case MSG_ACCEPTED:
                 m.ballot = (Ballot) { .counter = 7, .host = 2 };
                 break;
         case MSG_NACK:
                 m.ballot = (Ballot) { .counter = 0, .host = 0 };
                 m.reason = NACK_LIVE;
+                m.value = (RegValue) { .ba = { .counter = 6, .host = 3 }, .seq = 2, .kind = VALUE_LEASE,
+                                       .holder = 3, .token = (UINT64_C(6) << 16) | 3, .lease_usec = 3000000 };
                 m.remaining_usec = 1234;
                 break;
         case MSG_SCAN_DONE:

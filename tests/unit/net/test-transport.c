@@ -1,0 +1,932 @@
+/* SPDX-License-Identifier: MIT */
+/* Tests of the HTTP server and client on real sockets on 127.0.0.1, all on one sd-event loop. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "net/http-client.h"
+#include "net/http-server.h"
+
+#define PATH "/v1/peer/batch"
+#define CLUSTER UINT64_C(0x00c0ffee00c0ffee)
+
+static const char key_hex[] = "4242424242424242424242424242424242424242424242424242424242424242";
+static const char other_key_hex[] = "4343434343434343434343434343434343434343434343434343434343434343";
+
+static AuthKey test_key(const char *hex) {
+        AuthKey k;
+
+        assert_int_equal(auth_key_from_hex(hex, strlen(hex), &k), 0);
+        return k;
+}
+
+/* Runs the loop until cond(userdata) holds, failing the test if that takes longer than
+ * timeout: every wait in these tests has a deadline. */
+static void run_until(sd_event *e, bool (*cond)(void *), void *userdata, usec_t timeout, const char *what) {
+        usec_t end = now(CLOCK_MONOTONIC) + timeout;
+
+        while (!cond(userdata)) {
+                if (now(CLOCK_MONOTONIC) > end)
+                        fail_msg("timed out waiting for %s", what);
+                assert_true(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+        }
+}
+
+/* ---- an endpoint: a server whose handler is a toy acceptor, and a client ---- */
+
+typedef struct Endpoint {
+        sd_event *event;
+        uint16_t host;
+        WireHeader self;
+        HttpServer *server;
+        HttpClient *client;
+        unsigned handled;       /* batches the handler saw */
+        bool answer_later;      /* answer from a defer source, as after a disk sync */
+        bool never_answer;
+        struct {
+                HttpPeerRequest *req;
+                PeerMsg *msgs;
+                size_t n_msgs;
+        } parked[16];
+        size_t n_parked;
+} Endpoint;
+
+static WireHeader endpoint_header(uint16_t host) {
+        return (WireHeader) {
+                .version = WIRE_PROTOCOL_VERSION,
+                .cluster_id = CLUSTER,
+                .voters_hash = 0x1234,
+                .from = host,
+                .incarnation = 100 + host,
+                .epoch = { .n = 1, .hash = 0xabc },
+        };
+}
+
+/* PREPARE(b) → PROMISE(b), ACCEPT(b, v) → ACCEPTED(b), READ → READ_REPLY: enough
+ * protocol to see batches travel both ways intact. */
+static PeerMsg *toy_acceptor(const Endpoint *ep, const WireBatch *batch) {
+        PeerMsg *out = calloc(batch->n_msgs ? batch->n_msgs : 1, sizeof(PeerMsg));
+
+        assert_non_null(out);
+        for (size_t i = 0; i < batch->n_msgs; i++) {
+                const PeerMsg *m = batch->msgs + i;
+                PeerMsg *o = out + i;
+
+                *o = (PeerMsg) {
+                        .from = ep->host,
+                        .incarnation = ep->self.incarnation,
+                        .epoch = ep->self.epoch,
+                        .round = m->round,
+                        .ballot = m->ballot,
+                };
+                memcpy(o->name, m->name, sizeof(o->name));
+                switch (m->type) {
+                case MSG_PREPARE:
+                        o->type = MSG_PROMISE;
+                        o->value.kind = VALUE_FREE;
+                        break;
+                case MSG_ACCEPT:
+                        o->type = MSG_ACCEPTED;
+                        break;
+                default:
+                        o->type = MSG_READ_REPLY;
+                        break;
+                }
+        }
+        return out;
+}
+
+static int on_answer_later(sd_event_source *s, void *userdata) {
+        Endpoint *ep = userdata;
+
+        for (size_t i = 0; i < ep->n_parked; i++) {
+                assert_int_equal(http_peer_request_reply(ep->parked[i].req, &ep->self, ep->parked[i].msgs,
+                                                         ep->parked[i].n_msgs, NULL), 0);
+                free(ep->parked[i].msgs);
+        }
+        ep->n_parked = 0;
+        sd_event_source_disable_unref(s);
+        return 0;
+}
+
+static void on_peer_batch(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
+        Endpoint *ep = userdata;
+        PeerMsg *out;
+
+        ep->handled++;
+        assert_string_equal(http_peer_request_get_path(req), PATH);
+        assert_true(batch->header.cluster_id == CLUSTER);
+        if (ep->never_answer) {
+                assert_true(ep->n_parked < ELEMENTSOF(ep->parked));
+                ep->parked[ep->n_parked++].req = req;
+                return;
+        }
+
+        out = toy_acceptor(ep, batch);
+        if (ep->answer_later) {
+                assert_true(ep->n_parked < ELEMENTSOF(ep->parked));
+                if (ep->n_parked == 0)
+                        assert_int_equal(sd_event_add_defer(ep->event, NULL, on_answer_later, ep), 0);
+                ep->parked[ep->n_parked].req = req;
+                ep->parked[ep->n_parked].msgs = out;
+                ep->parked[ep->n_parked++].n_msgs = batch->n_msgs;
+                return;
+        }
+        assert_int_equal(http_peer_request_reply(req, &ep->self, out, batch->n_msgs, NULL), 0);
+        free(out);
+}
+
+static void endpoint_start(Endpoint *ep, sd_event *e, uint16_t host, const HttpServerConfig *sc,
+                           const HttpClientConfig *cc) {
+        static AuthKey key;
+        HttpServerConfig s = sc ? *sc : HTTP_SERVER_CONFIG_INIT;
+        HttpClientConfig c = cc ? *cc : HTTP_CLIENT_CONFIG_INIT;
+        NetError err = {};
+
+        key = test_key(key_hex);
+        *ep = (Endpoint) { .event = e, .host = host, .self = endpoint_header(host) };
+
+        if (!s.key)
+                s.key = &key;
+        s.address = "127.0.0.1";
+        s.cluster_id = CLUSTER;
+        if (http_server_new(&ep->server, e, &s, &err) < 0)
+                fail_msg("server: %s", err.text);
+        assert_true(http_server_get_port(ep->server) > 0);
+        assert_int_equal(http_server_add_peer_route(ep->server, PATH, on_peer_batch, ep), 0);
+
+        if (!c.key)
+                c.key = &key;
+        c.cluster_id = CLUSTER;
+        if (http_client_new(&ep->client, e, &c, &err) < 0)
+                fail_msg("client: %s", err.text);
+}
+
+static void endpoint_connect(Endpoint *from, const Endpoint *to) {
+        NetError err = {};
+
+        if (http_client_add_peer(from->client, to->host, "127.0.0.1", http_server_get_port(to->server), &err) < 0)
+                fail_msg("add peer: %s", err.text);
+}
+
+static void endpoint_stop(Endpoint *ep) {
+        ep->client = http_client_free(ep->client);
+        ep->server = http_server_free(ep->server);
+        for (size_t i = 0; i < ep->n_parked; i++)
+                free(ep->parked[i].msgs);
+        ep->n_parked = 0;
+}
+
+static PeerMsg *make_batch(const Endpoint *ep, MsgType type, size_t n, uint64_t counter) {
+        PeerMsg *m = calloc(n, sizeof(PeerMsg));
+
+        assert_non_null(m);
+        for (size_t i = 0; i < n; i++) {
+                m[i] = (PeerMsg) {
+                        .type = type,
+                        .from = ep->host,
+                        .incarnation = ep->self.incarnation,
+                        .epoch = ep->self.epoch,
+                        .round = counter * 1000 + i,
+                        .ballot = { .counter = counter, .host = ep->host },
+                };
+                if (type == MSG_ACCEPT)
+                        m[i].value = (RegValue) {
+                                .ba = m[i].ballot,
+                                .seq = 1,
+                                .kind = VALUE_LEASE,
+                                .holder = ep->host,
+                                .token = counter << 16 | ep->host,
+                                .lease_usec = 3 * USEC_PER_SEC,
+                        };
+                (void) snprintf(m[i].name, sizeof(m[i].name), "unit-%zu.service", i);
+        }
+        return m;
+}
+
+/* ---- results ---- */
+
+typedef struct Outcome {
+        unsigned calls;
+        int error;
+        unsigned status;
+        usec_t elapsed;
+        usec_t at;
+        size_t n_reply;
+        MsgType first_type;
+        uint16_t reply_from;
+        char text[256];
+} Outcome;
+
+static void on_result(HttpClient *c, uint16_t peer, const HttpClientResult *res, void *userdata) {
+        Outcome *o = userdata;
+
+        o->calls++;
+        o->error = res->error;
+        o->status = res->http_status;
+        o->elapsed = res->elapsed_usec;
+        o->at = now(CLOCK_MONOTONIC);
+        if (res->error_text)
+                (void) snprintf(o->text, sizeof(o->text), "%s", res->error_text);
+        if (res->error == 0) {
+                o->n_reply = res->reply->n_msgs;
+                o->reply_from = res->reply->header.from;
+                if (res->reply->n_msgs > 0)
+                        o->first_type = res->reply->msgs[0].type;
+        }
+}
+
+static bool outcome_done(void *userdata) {
+        return ((Outcome *) userdata)->calls > 0;
+}
+
+typedef struct Outcomes {
+        Outcome *o;
+        size_t n;
+} Outcomes;
+
+static bool outcomes_done(void *userdata) {
+        Outcomes *os = userdata;
+
+        for (size_t i = 0; i < os->n; i++)
+                if (os->o[i].calls == 0)
+                        return false;
+        return true;
+}
+
+static void send_batch(Endpoint *from, uint16_t to, MsgType type, size_t n, uint64_t counter, usec_t timeout,
+                       Outcome *o) {
+        PeerMsg *m = make_batch(from, type, n, counter);
+        NetError err = {};
+
+        if (http_client_send(from->client, to, PATH, &from->self, m, n, timeout, on_result, o, &err) < 0)
+                fail_msg("send: %s", err.text);
+        free(m);
+}
+
+/* ---- tests ---- */
+
+static void test_three_endpoints_exchange_prepare_and_accept(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint ep[3];
+        Outcome prep[3][3] = {}, acc[3][3] = {};
+        Outcomes all = { .o = &prep[0][0], .n = 9 };
+
+        assert_int_equal(sd_event_new(&e), 0);
+        for (unsigned i = 0; i < 3; i++)
+                endpoint_start(&ep[i], e, (uint16_t) (i + 1), NULL, NULL);
+        ep[2].answer_later = true; /* one of them answers after returning from its handler */
+        for (unsigned i = 0; i < 3; i++)
+                for (unsigned j = 0; j < 3; j++)
+                        if (i != j)
+                                endpoint_connect(&ep[i], &ep[j]);
+
+        /* Every endpoint prepares 10 names at both others, then accepts them. */
+        for (unsigned i = 0; i < 3; i++)
+                for (unsigned j = 0; j < 3; j++) {
+                        if (i == j) {
+                                prep[i][j].calls = 1;
+                                continue;
+                        }
+                        send_batch(&ep[i], ep[j].host, MSG_PREPARE, 10, 7 + i, 5 * USEC_PER_SEC, &prep[i][j]);
+                }
+        run_until(e, outcomes_done, &all, 5 * USEC_PER_SEC, "promises");
+
+        for (unsigned i = 0; i < 3; i++)
+                for (unsigned j = 0; j < 3; j++) {
+                        if (i == j) {
+                                acc[i][j].calls = 1;
+                                continue;
+                        }
+                        if (prep[i][j].error != 0)
+                                fail_msg("prepare %u→%u: %s", i, j, prep[i][j].text);
+                        assert_int_equal(prep[i][j].status, 200);
+                        assert_int_equal(prep[i][j].n_reply, 10);
+                        assert_int_equal(prep[i][j].first_type, MSG_PROMISE);
+                        assert_int_equal(prep[i][j].reply_from, ep[j].host);
+                        send_batch(&ep[i], ep[j].host, MSG_ACCEPT, 10, 7 + i, 5 * USEC_PER_SEC, &acc[i][j]);
+                }
+        all.o = &acc[0][0];
+        run_until(e, outcomes_done, &all, 5 * USEC_PER_SEC, "accepts");
+
+        for (unsigned i = 0; i < 3; i++)
+                for (unsigned j = 0; j < 3; j++)
+                        if (i != j) {
+                                if (acc[i][j].error != 0)
+                                        fail_msg("accept %u→%u: %s", i, j, acc[i][j].text);
+                                assert_int_equal(acc[i][j].first_type, MSG_ACCEPTED);
+                                assert_int_equal(acc[i][j].n_reply, 10);
+                        }
+        for (unsigned i = 0; i < 3; i++) {
+                assert_int_equal(ep[i].handled, 4);
+                assert_int_equal(http_server_get_stats(ep[i].server)->peer_requests, 4);
+                assert_int_equal(http_server_get_stats(ep[i].server)->unauthenticated, 0);
+                assert_int_equal(http_server_get_stats(ep[i].server)->replayed, 0);
+                endpoint_stop(&ep[i]);
+        }
+}
+
+/* A listener that accepts connections and then either holds them without a word
+ * or closes each one after reading the start of the request. */
+typedef struct Sink {
+        int listen_fd;
+        uint16_t port;
+        bool close_mid_request;
+        int held[64];
+        unsigned n_held;
+        sd_event_source *source;
+} Sink;
+
+static int on_sink_readable(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        char buf[16];
+
+        /* Read part of the request so the client is surely mid-request, then drop it. */
+        (void) recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+        sd_event_source_disable_unref(s);
+        close(fd);
+        return 0;
+}
+
+static int on_sink_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata) {
+        Sink *sink = userdata;
+        int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+        if (c < 0)
+                return 0;
+        if (sink->close_mid_request) {
+                assert_int_equal(sd_event_add_io(sd_event_source_get_event(s), NULL, c, EPOLLIN, on_sink_readable, NULL), 0);
+                return 0;
+        }
+        if (sink->n_held < ELEMENTSOF(sink->held))
+                sink->held[sink->n_held++] = c;
+        else
+                close(c);
+        return 0;
+}
+
+static void sink_start(Sink *sink, sd_event *e, bool close_mid_request) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof(sa);
+
+        *sink = (Sink) { .close_mid_request = close_mid_request };
+        sink->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(sink->listen_fd >= 0);
+        assert_int_equal(bind(sink->listen_fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(sink->listen_fd, 64), 0);
+        assert_int_equal(getsockname(sink->listen_fd, (struct sockaddr *) &sa, &len), 0);
+        sink->port = ntohs(sa.sin_port);
+        assert_int_equal(sd_event_add_io(e, &sink->source, sink->listen_fd, EPOLLIN, on_sink_accept, sink), 0);
+}
+
+static void sink_stop(Sink *sink) {
+        sd_event_source_disable_unref(sink->source);
+        for (unsigned i = 0; i < sink->n_held; i++)
+                close(sink->held[i]);
+        close(sink->listen_fd);
+}
+
+static void test_dead_peers_do_not_delay_the_others(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint a, b;
+        Sink mute, closer;
+        Outcome to_b[5] = {}, to_mute[5] = {}, to_closer = {};
+        Outcomes all_b = { .o = to_b, .n = 5 }, all_mute = { .o = to_mute, .n = 5 };
+        NetError err = {};
+        const usec_t deadline = 400 * USEC_PER_MSEC;
+        usec_t t0;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        endpoint_connect(&a, &b);
+        sink_start(&mute, e, false);
+        sink_start(&closer, e, true);
+        assert_int_equal(http_client_add_peer(a.client, 3, "127.0.0.1", mute.port, &err), 0);
+        assert_int_equal(http_client_add_peer(a.client, 4, "127.0.0.1", closer.port, &err), 0);
+
+        /* The dead peers get their requests first, so they are ahead in every queue. */
+        t0 = now(CLOCK_MONOTONIC);
+        for (unsigned i = 0; i < 5; i++)
+                send_batch(&a, 3, MSG_PREPARE, 1, 1, deadline, &to_mute[i]);
+        send_batch(&a, 4, MSG_PREPARE, 1, 1, deadline, &to_closer);
+        for (unsigned i = 0; i < 5; i++)
+                send_batch(&a, 2, MSG_PREPARE, 1, 1, deadline, &to_b[i]);
+
+        run_until(e, outcomes_done, &all_b, deadline, "the live peer's replies");
+        for (unsigned i = 0; i < 5; i++) {
+                if (to_b[i].error != 0)
+                        fail_msg("live peer: %s", to_b[i].text);
+                assert_true(to_b[i].elapsed < deadline);
+        }
+
+        run_until(e, outcome_done, &to_closer, deadline, "the closing peer's failure");
+        assert_int_equal(to_closer.error, -ECONNRESET);
+        assert_true(to_closer.elapsed < deadline);
+
+        /* The mute peer's requests end at their deadline: not before, not much after. */
+        run_until(e, outcomes_done, &all_mute, 2 * deadline, "the mute peer's deadlines");
+        for (unsigned i = 0; i < 5; i++) {
+                assert_int_equal(to_mute[i].error, -ETIMEDOUT);
+                assert_true(to_mute[i].at - t0 >= deadline);
+                assert_true(to_mute[i].at - t0 < deadline + 300 * USEC_PER_MSEC);
+        }
+        assert_int_equal(http_client_pending(a.client, 3), 0);
+        assert_true(mute.n_held >= 1);
+
+        sink_stop(&mute);
+        sink_stop(&closer);
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+static void test_queue_for_a_dead_peer_is_bounded(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+        Endpoint a;
+        Sink mute;
+        Outcome o[100] = {};
+        Outcomes all = { .o = o, .n = 100 };
+        unsigned overflowed = 0, timed_out = 0;
+
+        cc.inflight_max = 2;
+        cc.queue_max = 8;
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, &cc);
+        sink_start(&mute, e, false);
+        assert_int_equal(http_client_add_peer(a.client, 3, "127.0.0.1", mute.port, NULL), 0);
+
+        for (unsigned i = 0; i < 100; i++) {
+                send_batch(&a, 3, MSG_PREPARE, 1, 1, 300 * USEC_PER_MSEC, &o[i]);
+                assert_true(http_client_pending(a.client, 3) <= 2 + 8 + 1);
+        }
+        /* Nothing is reported from inside http_client_send(). */
+        for (unsigned i = 0; i < 100; i++)
+                assert_int_equal(o[i].calls, 0);
+
+        run_until(e, outcomes_done, &all, 2 * USEC_PER_SEC, "every request to end");
+        for (unsigned i = 0; i < 100; i++) {
+                assert_int_equal(o[i].calls, 1);
+                if (o[i].error == -ENOBUFS)
+                        overflowed++;
+                else if (o[i].error == -ETIMEDOUT)
+                        timed_out++;
+        }
+        /* The first two went on the wire; of the rest, the newest eight kept their place
+         * in the queue and every older one was pushed out. */
+        assert_int_equal(overflowed, 90);
+        assert_int_equal(timed_out, 10);
+        assert_int_equal(o[0].error, -ETIMEDOUT);
+        assert_int_equal(o[1].error, -ETIMEDOUT);
+        for (unsigned i = 92; i < 100; i++)
+                assert_int_equal(o[i].error, -ETIMEDOUT);
+        assert_int_equal(http_client_pending(a.client, 3), 0);
+
+        sink_stop(&mute);
+        endpoint_stop(&a);
+}
+
+/* ---- raw requests from another thread, to send exactly the bytes a test wants ---- */
+
+typedef struct Raw {
+        uint16_t port;
+        const char *method;
+        const char *path;
+        const char *body;
+        size_t size;
+        const char *signature;
+        bool chunked;
+        long status;
+        CURLcode code;
+        char reply[512];
+        size_t reply_size;
+        bool done;
+} Raw;
+
+static size_t raw_write(char *data, size_t size, size_t nmemb, void *userdata) {
+        Raw *r = userdata;
+        size_t n = size * nmemb, k = MIN(n, sizeof(r->reply) - 1 - r->reply_size);
+
+        memcpy(r->reply + r->reply_size, data, k);
+        r->reply_size += k;
+        r->reply[r->reply_size] = 0;
+        return n;
+}
+
+static void *raw_thread(void *p) {
+        Raw *r = p;
+        CURL *c = curl_easy_init();
+        struct curl_slist *h = NULL;
+        char url[256], sig[128];
+
+        (void) snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", r->port, r->path);
+        (void) curl_easy_setopt(c, CURLOPT_URL, url);
+        (void) curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+        (void) curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
+        (void) curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, r->method);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, raw_write);
+        (void) curl_easy_setopt(c, CURLOPT_WRITEDATA, r);
+        if (r->body) {
+                (void) curl_easy_setopt(c, CURLOPT_POSTFIELDS, r->body);
+                if (!r->chunked)
+                        (void) curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) r->size);
+        }
+        h = curl_slist_append(h, "Expect:");
+        if (r->chunked)
+                h = curl_slist_append(h, "Transfer-Encoding: chunked");
+        if (r->signature) {
+                (void) snprintf(sig, sizeof(sig), "%s: %s", AUTH_SIGNATURE_HEADER, r->signature);
+                h = curl_slist_append(h, sig);
+        }
+        (void) curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+        r->code = curl_easy_perform(c);
+        (void) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &r->status);
+        curl_slist_free_all(h);
+        curl_easy_cleanup(c);
+        __atomic_store_n(&r->done, true, __ATOMIC_RELEASE);
+        return NULL;
+}
+
+static bool raw_done(void *userdata) {
+        return __atomic_load_n(&((Raw *) userdata)->done, __ATOMIC_ACQUIRE);
+}
+
+static void raw_run(sd_event *e, Raw *r) {
+        pthread_t t;
+
+        r->done = false;
+        r->reply_size = 0;
+        r->reply[0] = 0;
+        assert_int_equal(pthread_create(&t, NULL, raw_thread, r), 0);
+        run_until(e, raw_done, r, 5 * USEC_PER_SEC, "a raw request");
+        assert_int_equal(pthread_join(t, NULL), 0);
+}
+
+/* A signed request as a peer would send it, but with every field under the test's control. */
+static void signed_body(const Endpoint *from, uint64_t incarnation, uint64_t seq, uint64_t cluster,
+                        const AuthKey *key, char **ret_body, size_t *ret_size, char sig[static AUTH_SIGNATURE_HEX_SIZE]) {
+        WireHeader h = from->self;
+        PeerMsg *m;
+
+        h.incarnation = incarnation;
+        h.seq = seq;
+        h.cluster_id = cluster;
+        m = make_batch(from, MSG_PREPARE, 2, 3);
+        for (unsigned i = 0; i < 2; i++)
+                m[i].incarnation = incarnation;
+        assert_int_equal(wire_batch_encode(&h, m, 2, ret_body, ret_size, NULL), 0);
+        free(m);
+        assert_int_equal(auth_sign_request(key, "POST", PATH, *ret_body, *ret_size, sig), 0);
+}
+
+static void test_unauthenticated_and_replayed_requests_are_refused(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        AuthKey key = test_key(key_hex), other = test_key(other_key_hex);
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+        Endpoint a, b, intruder;
+        char sig[AUTH_SIGNATURE_HEX_SIZE], *body;
+        size_t size;
+        Outcome o = {};
+        Raw raw;
+        const HttpServerStats *st;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        cc.key = &other;
+        endpoint_start(&intruder, e, 1, NULL, &cc);
+        endpoint_connect(&intruder, &b);
+        st = http_server_get_stats(b.server);
+
+        /* A client with the wrong key. */
+        send_batch(&intruder, 2, MSG_PREPARE, 3, 1, USEC_PER_SEC, &o);
+        run_until(e, outcome_done, &o, USEC_PER_SEC, "the wrong-key request");
+        assert_int_equal(o.error, -EACCES);
+        assert_int_equal(o.status, 401);
+        assert_int_equal(st->unauthenticated, 1);
+        assert_int_equal(b.handled, 0);
+
+        /* A good request, then the very same bytes again. */
+        signed_body(&a, 101, 5, CLUSTER, &key, &body, &size, sig);
+        raw = (Raw) { .port = http_server_get_port(b.server), .method = "POST", .path = PATH,
+                      .body = body, .size = size, .signature = sig };
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 200);
+        assert_int_equal(b.handled, 1);
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 401);
+        assert_non_null(strstr(raw.reply, "already seen"));
+        assert_int_equal(st->replayed, 1);
+        assert_int_equal(b.handled, 1);
+
+        /* A forged signature over the same body; no signature at all; a body changed
+         * under a valid signature. */
+        raw.signature = "0000000000000000000000000000000000000000000000000000000000000000";
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 401);
+        raw.signature = NULL;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 401);
+        assert_non_null(strstr(raw.reply, "signature missing"));
+        free(body);
+        signed_body(&a, 101, 6, CLUSTER, &key, &body, &size, sig);
+        body[size - 3] = body[size - 3] == '1' ? '2' : '1';
+        raw.body = body;
+        raw.signature = sig;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 401);
+        assert_int_equal(st->unauthenticated, 4);
+        free(body);
+
+        /* An older incarnation of the sender, after a newer one was seen. */
+        signed_body(&a, 102, 1, CLUSTER, &key, &body, &size, sig);
+        raw.body = body;
+        raw.size = size;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 200);
+        free(body);
+        signed_body(&a, 101, 7, CLUSTER, &key, &body, &size, sig);
+        raw.body = body;
+        raw.size = size;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 401);
+        assert_non_null(strstr(raw.reply, "older incarnation"));
+        free(body);
+
+        /* Signed with our key, but for another cluster. */
+        signed_body(&a, 102, 2, CLUSTER + 1, &key, &body, &size, sig);
+        raw.body = body;
+        raw.size = size;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 403);
+        assert_int_equal(st->wrong_cluster, 1);
+        free(body);
+
+        /* Authentic but malformed. */
+        assert_int_equal(auth_sign_request(&key, "POST", PATH, "{}", 2, sig), 0);
+        raw.body = "{}";
+        raw.size = 2;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 400);
+        assert_non_null(strstr(raw.reply, "version: missing field"));
+        assert_int_equal(st->malformed, 1);
+
+        assert_int_equal(b.handled, 2);
+        assert_int_equal(st->peer_requests, 2);
+        assert_int_equal(st->replayed, 2);
+
+        endpoint_stop(&intruder);
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+static void test_body_size_limit(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        HttpServerConfig sc = HTTP_SERVER_CONFIG_INIT;
+        Endpoint a, b;
+        Outcome small = {}, big = {};
+        char *chunk;
+        Raw raw;
+
+        sc.body_max = 4096;
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, &sc, NULL);
+        endpoint_connect(&a, &b);
+
+        send_batch(&a, 2, MSG_ACCEPT, 2, 1, USEC_PER_SEC, &small);
+        send_batch(&a, 2, MSG_ACCEPT, 100, 1, USEC_PER_SEC, &big);
+        run_until(e, outcome_done, &big, USEC_PER_SEC, "the oversized request");
+        run_until(e, outcome_done, &small, USEC_PER_SEC, "the small request");
+        assert_int_equal(small.error, 0);
+        assert_int_equal(big.error, -EMSGSIZE);
+        assert_int_equal(big.status, 413);
+        assert_int_equal(http_server_get_stats(b.server)->too_large, 1);
+        assert_int_equal(b.handled, 1);
+
+        /* A chunked body announces no length; it is cut off once it passes the limit. */
+        chunk = malloc(3 * sc.body_max);
+        assert_non_null(chunk);
+        memset(chunk, 'x', 3 * sc.body_max);
+        chunk[3 * sc.body_max - 1] = 0;
+        raw = (Raw) { .port = http_server_get_port(b.server), .method = "POST", .path = PATH,
+                      .body = chunk, .chunked = true, .signature = "00" };
+        raw_run(e, &raw);
+        assert_int_not_equal(raw.status, 200);
+        assert_int_equal(http_server_get_stats(b.server)->too_large, 2);
+        assert_int_equal(b.handled, 1);
+        free(chunk);
+
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+typedef struct SlowClient {
+        int fd;
+        bool closed;
+} SlowClient;
+
+static bool slow_client_closed(void *userdata) {
+        SlowClient *s = userdata;
+        char buf[64];
+        ssize_t n = recv(s->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+                s->closed = true;
+        return s->closed;
+}
+
+static void test_half_open_client_does_not_stall_the_loop(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        HttpServerConfig sc = HTTP_SERVER_CONFIG_INIT;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        static const char partial[] = "POST " PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"ver";
+        Endpoint a, b;
+        SlowClient slow[3];
+        Outcome o = {};
+        usec_t t0;
+
+        sc.connection_timeout_sec = 1;
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, &sc, NULL);
+        endpoint_connect(&a, &b);
+
+        /* Three clients that stop talking: before the headers end, mid-body, and right
+         * after connecting. */
+        sa.sin_port = htons(http_server_get_port(b.server));
+        for (unsigned i = 0; i < 3; i++) {
+                slow[i] = (SlowClient) { .fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0) };
+                assert_true(slow[i].fd >= 0);
+                assert_int_equal(connect(slow[i].fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        }
+        assert_int_equal(send(slow[0].fd, partial, 20, 0), 20);
+        assert_int_equal(send(slow[1].fd, partial, sizeof(partial) - 1, 0), (ssize_t) sizeof(partial) - 1);
+
+        t0 = now(CLOCK_MONOTONIC);
+        send_batch(&a, 2, MSG_PREPARE, 5, 1, USEC_PER_SEC, &o);
+        run_until(e, outcome_done, &o, USEC_PER_SEC, "a request next to the stalled clients");
+        assert_int_equal(o.error, 0);
+        assert_true(now(CLOCK_MONOTONIC) - t0 < 500 * USEC_PER_MSEC);
+
+        /* The idle timeout then frees their connections. */
+        for (unsigned i = 0; i < 3; i++) {
+                run_until(e, slow_client_closed, &slow[i], 4 * USEC_PER_SEC, "the server to drop a stalled client");
+                close(slow[i].fd);
+        }
+        assert_int_equal(b.handled, 1);
+
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+static int get_metrics(HttpServer *s, const char *path, char **ret_body, size_t *ret_size,
+                       const char **ret_content_type, void *userdata) {
+        char *body;
+
+        if (asprintf(&body, "pes_path{path=\"%s\"} 1\n", path) < 0)
+                return -ENOMEM;
+        *ret_body = body;
+        *ret_size = strlen(body);
+        *ret_content_type = "text/plain; version=0.0.4";
+        return 200;
+}
+
+static void test_get_routes_and_unknown_paths(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint b;
+        Raw raw;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        assert_int_equal(http_server_add_get_route(b.server, "/metrics", false, get_metrics, NULL), 0);
+        assert_int_equal(http_server_add_get_route(b.server, "/v1/names/", true, get_metrics, NULL), 0);
+        assert_int_equal(http_server_add_get_route(b.server, "/metrics", false, get_metrics, NULL), -EEXIST);
+        assert_int_equal(http_server_add_peer_route(b.server, "/v1/other", on_peer_batch, NULL), -EINVAL);
+        assert_int_equal(http_server_add_peer_route(b.server, PATH, on_peer_batch, NULL), -EEXIST);
+
+        raw = (Raw) { .port = http_server_get_port(b.server), .method = "GET", .path = "/metrics" };
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 200);
+        assert_string_equal(raw.reply, "pes_path{path=\"/metrics\"} 1\n");
+
+        raw.path = "/v1/names/report.service";
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 200);
+        assert_non_null(strstr(raw.reply, "report.service"));
+
+        raw.path = "/nope";
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 404);
+
+        raw.path = PATH;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 405);
+
+        raw.path = "/metrics";
+        raw.method = "POST";
+        raw.body = "x";
+        raw.size = 1;
+        raw_run(e, &raw);
+        assert_int_equal(raw.status, 405);
+        assert_int_equal(http_server_get_stats(b.server)->get_requests, 2);
+        assert_int_equal(http_server_get_stats(b.server)->not_found, 3);
+
+        endpoint_stop(&b);
+}
+
+static void test_server_freed_with_unanswered_requests(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint a, b;
+        Outcome o = {};
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        b.never_answer = true;
+        endpoint_connect(&a, &b);
+
+        send_batch(&a, 2, MSG_PREPARE, 1, 1, 2 * USEC_PER_SEC, &o);
+        while (b.handled == 0)
+                assert_true(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(b.n_parked, 1);
+
+        /* Freeing answers the parked request; the client hears of it well before its deadline. */
+        b.server = http_server_free(b.server);
+        run_until(e, outcome_done, &o, USEC_PER_SEC, "the parked request to end");
+        assert_true(o.error < 0);
+        assert_int_not_equal(o.error, -ETIMEDOUT);
+
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+static void test_removing_a_peer_cancels_its_requests(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint a;
+        Sink mute;
+        Outcome o[3] = {};
+        Outcomes all = { .o = o, .n = 3 };
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        sink_start(&mute, e, false);
+        assert_int_equal(http_client_add_peer(a.client, 3, "127.0.0.1", mute.port, NULL), 0);
+        assert_int_equal(http_client_add_peer(a.client, 3, "127.0.0.1", mute.port, NULL), -EEXIST);
+
+        for (unsigned i = 0; i < 3; i++)
+                send_batch(&a, 3, MSG_READ, 1, 1, 5 * USEC_PER_SEC, &o[i]);
+        for (unsigned i = 0; i < 5; i++)
+                assert_true(sd_event_run(e, 10 * USEC_PER_MSEC) >= 0);
+        assert_int_equal(http_client_remove_peer(a.client, 3), 0);
+        assert_int_equal(http_client_remove_peer(a.client, 3), -ENOENT);
+        assert_int_equal(o[0].calls, 0);
+        run_until(e, outcomes_done, &all, USEC_PER_SEC, "cancellations");
+        for (unsigned i = 0; i < 3; i++)
+                assert_int_equal(o[i].error, -ECANCELED);
+
+        {
+                PeerMsg m = { .type = MSG_READ, .from = 1, .incarnation = a.self.incarnation, .epoch = a.self.epoch };
+                NetError err = {};
+
+                strcpy(m.name, "x");
+                assert_int_equal(http_client_send(a.client, 3, PATH, &a.self, &m, 1, USEC_PER_SEC, on_result, o, &err),
+                                 -ENOENT);
+                m.name[0] = 0;
+                assert_int_equal(http_client_add_peer(a.client, 3, "127.0.0.1", mute.port, NULL), 0);
+                assert_int_equal(http_client_send(a.client, 3, PATH, &a.self, &m, 1, USEC_PER_SEC, on_result, o, &err),
+                                 -EINVAL);
+                assert_non_null(strstr(err.text, "msgs[0].name: empty name"));
+        }
+
+        sink_stop(&mute);
+        endpoint_stop(&a);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_three_endpoints_exchange_prepare_and_accept),
+                cmocka_unit_test(test_dead_peers_do_not_delay_the_others),
+                cmocka_unit_test(test_queue_for_a_dead_peer_is_bounded),
+                cmocka_unit_test(test_unauthenticated_and_replayed_requests_are_refused),
+                cmocka_unit_test(test_body_size_limit),
+                cmocka_unit_test(test_half_open_client_does_not_stall_the_loop),
+                cmocka_unit_test(test_get_routes_and_unknown_paths),
+                cmocka_unit_test(test_server_freed_with_unanswered_requests),
+                cmocka_unit_test(test_removing_a_peer_cancels_its_requests),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
