@@ -66,6 +66,7 @@ struct Guard {
         Round round;
         uint64_t wake_at;  /* WAITING: next attempt; HOLDING, RELEASING: re-PREPARE retry (0: none) */
         bool skip_read;    /* WAITING ends in PREPARE rather than READ */
+        bool waiting_live; /* WAITING out another host's live claim (not a backoff) */
         unsigned backoff_k;
 
         uint64_t max_counter; /* highest ballot counter seen */
@@ -354,6 +355,7 @@ static void wait_until(Guard *g, uint64_t when, bool skip_read) {
         g->state = GUARD_WAITING;
         g->wake_at = when;
         g->skip_read = skip_read;
+        g->waiting_live = false;
 }
 
 /*
@@ -542,6 +544,7 @@ static void note_seen_holder(Guard *g) {
  */
 static void wait_live(Guard *g, uint64_t now) {
         wait_until(g, sat_add(now, g->round.live_remaining + 1), false);
+        g->waiting_live = true;
 }
 
 static int finish_read(Guard *g, uint64_t now, ActionList *out) {
@@ -1127,6 +1130,20 @@ int guard_unit_failed(Guard *g, uint64_t now, ActionList *out) {
         if (r < 0)
                 return r;
         return arm(g, out);
+}
+
+int guard_claim_cleared(Guard *g, uint64_t now) {
+        if (!g)
+                return -EINVAL;
+        /* Only a wait for another host's claim ends early: it is over. A backoff
+         * (a missed round, a failed unit) keeps its time. The next attempt reads
+         * again and waits its rank, so the best-ranked waiter still goes first. */
+        if (g->state != GUARD_WAITING || !g->want || !g->waiting_live)
+                return 0;
+        g->waiting_live = false;
+        if (g->wake_at > now)
+                g->wake_at = now;
+        return 1;
 }
 
 int guard_config_changed(Guard *g, uint64_t now, ActionList *out) {

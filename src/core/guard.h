@@ -112,6 +112,13 @@ int guard_receive(Guard *g, const PeerMsg *m, uint64_t now, ActionList *out);
 /* Time passes: wake-ups, round timeouts, renewals, fence and kill deadlines. */
 int guard_timer(Guard *g, uint64_t now, ActionList *out);
 
+/*
+ * The local acceptor accepted FREE for this name (a release): a guard waiting out
+ * another host's live claim tries again now instead of at the claim's expiry.
+ * Returns 1 if the wait was cut short, 0 if there was none to cut.
+ */
+int guard_claim_cleared(Guard *g, uint64_t now);
+
 /* The configuration changed: rounds in flight restart from PREPARE (or READ). */
 int guard_config_changed(Guard *g, uint64_t now, ActionList *out);
 

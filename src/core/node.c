@@ -134,6 +134,12 @@ DEFINE_NAME_CALL(node_campaign, guard_campaign)
 DEFINE_NAME_CALL(node_unit_stopped, guard_unit_stopped)
 DEFINE_NAME_CALL(node_unit_failed, guard_unit_failed)
 
+int node_claim_cleared(Node *n, const char *name, uint64_t now) {
+        Guard *g = lookup(n, name);
+
+        return g ? guard_claim_cleared(g, now) : 0;
+}
+
 int node_move(Node *n, const char *name, uint16_t to, uint64_t now, ActionList *out) {
         Guard *g = lookup(n, name);
 

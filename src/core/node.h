@@ -61,6 +61,9 @@ int node_release(Node *n, const char *name, uint64_t now, ActionList *out);
 int node_campaign(Node *n, const char *name, uint64_t now, ActionList *out);
 /* `pesctl move NAME HOST`: hands the name to host `to`. */
 int node_move(Node *n, const char *name, uint16_t to, uint64_t now, ActionList *out);
+/* The local acceptor accepted FREE for name: a waiting candidate tries now (guard_claim_cleared()). */
+int node_claim_cleared(Node *n, const char *name, uint64_t now);
+
 /* systemd events about a supervised unit. */
 int node_unit_stopped(Node *n, const char *name, uint64_t now, ActionList *out);
 int node_unit_failed(Node *n, const char *name, uint64_t now, ActionList *out);

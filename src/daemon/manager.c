@@ -403,6 +403,9 @@ static void do_notify(Manager *m, const Action *a) {
                           lost_reason_to_string(a->notify.reason));
                 break;
         case NOTIFY_OWNER:
+                /* A release: a candidate here waiting out the old claim tries now. */
+                if (a->notify.value_kind == VALUE_FREE)
+                        (void) node_claim_cleared(m->node, a->name, manager_now(m));
                 if (a->notify.holder != m->self)
                         bus_api_emit_owner_changed(m, a->name,
                                                    a->notify.value_kind == VALUE_LEASE ? a->notify.holder : PES_HOST_NONE,

@@ -181,6 +181,48 @@ static void test_read_showing_live_foreign_lease_waits_its_remaining(void **stat
         assert_int_equal(guard_state(f->g), GUARD_READING);
 }
 
+static void test_release_seen_locally_ends_the_wait_for_a_live_claim(void **state) {
+        Fixture *f = *state;
+        PeerMsg req, r;
+
+        action_list_clear(&f->out);
+        guard_campaign(f->g, f->now, &f->out);
+        req = last_sent(f, MSG_READ, 2);
+        r = reply(f, &req, MSG_READ_REPLY, 2);
+        r.value = test_lease((Ballot) { 4, 3 }, 1, 3, T);
+        r.remaining_usec = 2500000;
+        deliver(f, &r);
+        r = reply(f, &req, MSG_READ_REPLY, 3);
+        deliver(f, &r);
+        assert_int_equal(guard_state(f->g), GUARD_WAITING);
+        assert_true(guard_next_deadline(f->g) > f->now + 2000000);
+
+        /* Host 3 released (this voter accepted FREE): try now, and read first. */
+        f->now += 1000;
+        assert_int_equal(guard_claim_cleared(f->g, f->now), 1);
+        assert_int_equal(guard_next_deadline(f->g), f->now);
+        tick(f, f->now);
+        assert_int_equal(guard_state(f->g), GUARD_READING);
+        /* Nothing left to cut short. */
+        assert_int_equal(guard_claim_cleared(f->g, f->now), 0);
+}
+
+static void test_release_seen_locally_keeps_a_failure_backoff(void **state) {
+        Fixture *f = *state;
+        uint64_t deadline;
+
+        acquire(f);
+        action_list_clear(&f->out);
+        guard_unit_failed(f->g, f->now, &f->out);
+        action_list_clear(&f->out);
+        guard_unit_stopped(f->g, f->now, &f->out);
+        grant(f, MSG_ACCEPT, MSG_ACCEPTED, V23, 2);
+        assert_int_equal(guard_state(f->g), GUARD_WAITING);
+        deadline = guard_next_deadline(f->g);
+        assert_int_equal(guard_claim_cleared(f->g, f->now), 0);
+        assert_int_equal(guard_next_deadline(f->g), deadline);
+}
+
 static void test_tenure_does_not_begin_when_quorum_comes_after_hold_minus_stop(void **state) {
         Fixture *f = *state;
         uint64_t t0;
@@ -681,6 +723,8 @@ int main(void) {
                 T_(test_acquire_reads_waits_rank_then_prepares_and_accepts),
                 T_(test_lease_value_carries_holder_token_and_t),
                 T_(test_read_showing_live_foreign_lease_waits_its_remaining),
+                T_(test_release_seen_locally_ends_the_wait_for_a_live_claim),
+                T_(test_release_seen_locally_keeps_a_failure_backoff),
                 T_(test_tenure_does_not_begin_when_quorum_comes_after_hold_minus_stop),
                 T_(test_renewal_is_one_accept_at_same_ballot_with_next_seq),
                 T_(test_one_minority_nack_does_not_trigger_prepare),
