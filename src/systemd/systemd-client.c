@@ -933,13 +933,14 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         Watch *w = userdata;
         const char *iface;
         char **invalidated = NULL;
-        bool reread = false;
+        bool reread = false, unit_iface;
         int r;
 
         r = sd_bus_message_read(m, "s", &iface);
         if (r < 0)
                 return 0;
-        if (strcmp(iface, UNIT_IFACE) != 0 && strcmp(iface, unit_type_interface(unit_name_type(w->unit))) != 0)
+        unit_iface = strcmp(iface, UNIT_IFACE) == 0;
+        if (!unit_iface && strcmp(iface, unit_type_interface(unit_name_type(w->unit))) != 0)
                 return 0;
 
         r = read_properties(m, &w->status, NULL);
@@ -957,9 +958,14 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         if (reread && watch_read(w) >= 0)
                 return 0;
 
-        /* Before the initial state is delivered, the GetAll() reply (which
-         * systemd sends after this signal) carries the newer state anyway. */
-        if (w->have_state && w->n_reads == 0 && !unit_status_equal(&w->delivered, &w->status))
+        /* systemd announces a change of a unit with PropertiesChanged for the
+         * type's interface (Result=, MainPID=) first and for the Unit interface
+         * (ActiveState=, SubState=) last, both sent together; delivering on the
+         * latter gives the caller one consistent state, never a failed unit
+         * with the previous run's Result=. Before the initial state is
+         * delivered, the GetAll() reply (which systemd sends after this
+         * signal) carries the newer state anyway. */
+        if (unit_iface && w->have_state && w->n_reads == 0 && !unit_status_equal(&w->delivered, &w->status))
                 watch_deliver(w);
         return 0;
 }

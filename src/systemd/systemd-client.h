@@ -84,7 +84,10 @@ typedef struct UnitInfo {
 
 /*
  * Called by a watch with the unit's state: once with the initial state, then
- * on every change of ActiveState=, SubState=, Result= or MainPID=. If the
+ * on every change of ActiveState=, SubState=, Result= or MainPID=. A change
+ * is delivered once systemd's PropertiesChanged for the Unit interface
+ * arrives; systemd sends it right after the one for the type's interface,
+ * so the status delivered is one consistent state. If the
  * initial state cannot be read (the unit cannot be loaded, the bus failed),
  * the watch reports nothing and stays in place: later changes are still
  * delivered.
