@@ -258,6 +258,10 @@ void sim_check_acquired(Sim *s, SimNode *n, unsigned name, uint64_t token) {
                         s->res->worst_failover_bound_usec = nm->failover_bound_usec;
                         snprintf(s->res->worst_failover_name, sizeof(s->res->worst_failover_name), "%s", nm->name);
                 }
+                if (delay > nm->lease_wait_usec && delay - nm->lease_wait_usec > s->res->worst_beyond_lease_usec) {
+                        s->res->worst_beyond_lease_usec = delay - nm->lease_wait_usec;
+                        s->res->worst_beyond_lease_t_usec = nm->lease_usec;
+                }
                 if (delay > nm->failover_bound_usec)
                         sim_violation(s, "I8", "%s: no holder for %" PRIu64 " us after faults healed or the holder left (bound %" PRIu64 " us)",
                                       nm->name, delay, nm->failover_bound_usec);

@@ -162,6 +162,7 @@ typedef struct SimName {
         /* I8: since when the name has had no holder during calm (0: it has one), and the bound. */
         uint64_t orphan_since;
         uint64_t failover_bound_usec;
+        uint64_t lease_wait_usec; /* T·(1+ρ)/(1−ρ): the longest a live lease can block */
 } SimName;
 
 typedef enum TraceKind {
@@ -189,6 +190,7 @@ typedef enum SimFault {
         FAULT_CHAOS,
         FAULT_CALM,
         FAULT_BOOT,
+        FAULT_CONDITION,
         _FAULT_MAX,
 } SimFault;
 

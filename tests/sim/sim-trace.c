@@ -44,6 +44,7 @@ const char *sim_fault_to_string(SimFault f) {
                 [FAULT_CHAOS] = "faults-begin",
                 [FAULT_CALM] = "faults-heal",
                 [FAULT_BOOT] = "boot",
+                [FAULT_CONDITION] = "exec-condition-fails",
         };
 
         if ((unsigned) f >= _FAULT_MAX)

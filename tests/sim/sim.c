@@ -33,6 +33,8 @@
 #define REPORT_DELAY_MIN 200
 #define REPORT_DELAY_MAX (3 * USEC_PER_MSEC)
 #define UNIT_START_MAX (300 * USEC_PER_MSEC)
+#define EXEC_CONDITION_MAX (50 * USEC_PER_MSEC)
+#define UNIT_PHASE_CONDITION 1u
 #define BINDS_TO_LATENCY_MAX (50 * USEC_PER_MSEC)
 #define DOWN_MIN (50 * USEC_PER_MSEC)
 #define DOWN_MAX (8 * USEC_PER_SEC)
@@ -474,15 +476,47 @@ static int unit_begin_stop(Sim *s, SimNode *n, unsigned name, uint64_t latency) 
         });
 }
 
+/*
+ * A start runs the drop-in's ExecCondition=+pesctl holds first (DESIGN.md
+ * "Fencing is only as good as its margins"), answered by pesd within a few ms,
+ * then the unit's own start.
+ */
 static int unit_begin_start(Sim *s, SimNode *n, unsigned name) {
         unit_set(s, n, name, UNIT_STARTING);
         return heap_push(s, (SimEvent) {
-                .at = s->now + sim_rng_range(&s->rng, USEC_PER_MSEC, UNIT_START_MAX),
+                .at = s->now + sim_rng_range(&s->rng, 500, EXEC_CONDITION_MAX),
                 .type = EV_UNIT_DONE,
                 .node = (uint16_t) (n->host - 1),
                 .name = (int32_t) name,
                 .gen = n->units[name].gen,
+                .arg = UNIT_PHASE_CONDITION,
         });
+}
+
+/*
+ * `pesctl holds` answered: true only while pesd runs and its guard holds the
+ * name on the host's clock. A failed condition leaves the unit inactive, which
+ * pesd sees as a unit that stopped without being asked (DESIGN.md, systemd 252).
+ */
+static int unit_condition(Sim *s, SimNode *n, unsigned name) {
+        TraceRec *tr;
+
+        if (n->up && node_holds(n->core, s->names[name].name, node_now(s, n)))
+                return heap_push(s, (SimEvent) {
+                        .at = s->now + sim_rng_range(&s->rng, USEC_PER_MSEC, UNIT_START_MAX),
+                        .type = EV_UNIT_DONE,
+                        .node = (uint16_t) (n->host - 1),
+                        .name = (int32_t) name,
+                        .gen = n->units[name].gen,
+                });
+
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_CONDITION, n->host, (int32_t) name);
+        tr->a = n->up;
+        unit_set(s, n, name, UNIT_INACTIVE);
+        if (!n->up)
+                return 0;
+        n->units[name].stop_requested = false;
+        return unit_report_kind(s, n, name, REPORT_STOPPED_BY_ITSELF);
 }
 
 static int unit_start(Sim *s, SimNode *n, unsigned name, uint64_t token) {
@@ -1198,6 +1232,8 @@ static int handle(Sim *s, const SimEvent *ev) {
                 /* Units are systemd's: they go on while pesd is down. */
                 if (n->units[ev->name].gen != ev->gen)
                         return 0;
+                if (ev->arg == UNIT_PHASE_CONDITION)
+                        return unit_condition(s, n, (unsigned) ev->name);
                 return unit_done(s, n, (unsigned) ev->name);
 
         case EV_UNIT_REPORT:
@@ -1366,8 +1402,9 @@ static int setup(Sim *s) {
                 SimName *nm = &s->names[i];
                 uint64_t rho = s->config.rho_ppm;
 
+                nm->lease_wait_usec = lease_acceptor_usec(nm->lease_usec, s->config.rho_ppm) * 1000000 / (1000000 - rho);
                 nm->failover_bound_usec =
-                        lease_acceptor_usec(nm->lease_usec, s->config.rho_ppm) * 1000000 / (1000000 - rho) +
+                        nm->lease_wait_usec +
                         nm->params.stop_usec +
                         (s->n_nodes + 1) * nm->params.rank_step_usec +
                         2 * nm->params.round_timeout_usec;

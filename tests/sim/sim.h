@@ -43,6 +43,12 @@ typedef struct SimResult {
         char worst_failover_name[32];
         uint64_t failover_bound_usec;
         uint64_t failovers;
+        /*
+         * DESIGN.md states I8 as "within T plus backoff": the most any failover
+         * took beyond waiting out a lease, T·(1+ρ)/(1−ρ), and that name's T.
+         */
+        uint64_t worst_beyond_lease_usec;
+        uint64_t worst_beyond_lease_t_usec;
 
         /* What happened, for the soak summary. */
         uint64_t tenures;
