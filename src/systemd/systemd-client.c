@@ -58,7 +58,6 @@ struct Op {
         } cb;
         void *userdata;
 
-        int signo;
         UnitInfo info;
         char *object_path;
 };
@@ -656,7 +655,6 @@ int systemd_client_kill(SystemdClient *c, const char *unit, int signo, JobDoneFu
         if (r < 0)
                 return r;
         op->cb.done = done;
-        op->signo = signo;
         r = call_manager(c, op, "KillUnit", on_done_reply, "ssi", unit, "all", (int32_t) signo);
         if (r < 0)
                 return op_abandon(op, r);
@@ -760,10 +758,12 @@ static int on_info_type_props(sd_bus_message *reply, void *userdata, sd_bus_erro
         Op *op = userdata;
         int r;
 
+        /* The type's properties (Result=, MainPID=) add to the Unit's; without
+         * them the rest is still worth reporting. */
         r = reply_errno(reply);
         if (r >= 0)
-                r = read_properties(reply, &op->info.status, &op->info);
-        op_finish_info(op, r < 0 ? r : 0);
+                (void) read_properties(reply, &op->info.status, &op->info);
+        op_finish_info(op, 0);
         return 0;
 }
 
@@ -869,19 +869,20 @@ static void watch_deliver(Watch *w) {
 
 static int watch_read(Watch *w);
 
-static int on_watch_props(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
-        Watch *w = userdata;
+/*
+ * The end of one of a read's two GetAll() calls. Only the Unit interface's
+ * answer is needed: without the type's, Result= and MainPID= stay as they
+ * were, which beats reporting nothing.
+ */
+static int watch_read_done(Watch *w, unsigned idx, sd_bus_message *reply) {
         bool first;
         int r;
 
-        for (size_t i = 0; i < ELEMENTSOF(w->read_slots); i++)
-                if (w->read_slots[i] == sd_bus_get_current_slot(sd_bus_message_get_bus(reply)))
-                        w->read_slots[i] = sd_bus_slot_unref(w->read_slots[i]);
-
+        w->read_slots[idx] = sd_bus_slot_unref(w->read_slots[idx]);
         r = reply_errno(reply);
         if (r >= 0)
                 r = read_properties(reply, &w->status, NULL);
-        if (r < 0)
+        if (r < 0 && idx == 0)
                 w->read_failed = true;
 
         assert(w->n_reads > 0);
@@ -907,9 +908,18 @@ static int on_watch_props(sd_bus_message *reply, void *userdata, sd_bus_error *r
         return 0;
 }
 
+static int on_watch_unit_props(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return watch_read_done(userdata, 0, reply);
+}
+
+static int on_watch_type_props(sd_bus_message *reply, void *userdata, sd_bus_error *ret_error) {
+        return watch_read_done(userdata, 1, reply);
+}
+
 /* Reads the unit's state with GetAll() of the Unit and the type interface. */
 static int watch_read(Watch *w) {
         const char *ifaces[2] = { UNIT_IFACE, unit_type_interface(unit_name_type(w->unit)) };
+        sd_bus_message_handler_t handlers[2] = { on_watch_unit_props, on_watch_type_props };
         int r;
 
         if (w->n_reads > 0) {
@@ -917,7 +927,7 @@ static int watch_read(Watch *w) {
                 return 0;
         }
         for (size_t i = 0; i < ELEMENTSOF(ifaces); i++) {
-                r = call_get_all(w->client, &w->read_slots[i], w->object_path, ifaces[i], on_watch_props, w);
+                r = call_get_all(w->client, &w->read_slots[i], w->object_path, ifaces[i], handlers[i], w);
                 if (r < 0) {
                         /* A read already sent still arrives and is counted. */
                         if (w->n_reads > 0)

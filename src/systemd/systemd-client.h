@@ -176,9 +176,9 @@ int systemd_client_start(SystemdClient *c, const char *unit, JobDoneFunc done, v
 
 /*
  * Stops a unit: StopUnit(unit, "replace"), followed to its JobRemoved and
- * reported like a start. Stopping a unit systemd has not loaded reports
- * error -ENOENT; the caller may treat that as stopped. Returns 0 once the
- * request is sent, or a negative errno.
+ * reported like a start. Stopping a unit that has no unit file and is not
+ * running reports error -ENOENT (NoSuchUnit); the caller may treat that as
+ * stopped. Returns 0 once the request is sent, or a negative errno.
  */
 int systemd_client_stop(SystemdClient *c, const char *unit, JobDoneFunc done, void *userdata);
 

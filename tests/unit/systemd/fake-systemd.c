@@ -210,6 +210,19 @@ int fake_systemd_set_state(FakeSystemd *f, FakeUnit *u, const char *active, cons
                                               "SubState", NULL);
 }
 
+int fake_systemd_invalidate_state(FakeSystemd *f, FakeUnit *u, const char *active, const char *sub) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        snprintf(u->active_state, sizeof(u->active_state), "%s", active);
+        snprintf(u->sub_state, sizeof(u->sub_state), "%s", sub);
+        r = sd_bus_path_encode(UNIT_PREFIX, u->name, &path);
+        if (r < 0)
+                return r;
+        return sd_bus_emit_signal(f->bus, path, "org.freedesktop.DBus.Properties", "PropertiesChanged", "sa{sv}as",
+                                  "org.freedesktop.systemd1.Unit", 0, 2, "ActiveState", "SubState");
+}
+
 static int job_path(uint32_t id, char *buf, size_t size) {
         snprintf(buf, size, JOB_PREFIX "/%u", id);
         return 0;

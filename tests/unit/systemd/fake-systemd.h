@@ -84,5 +84,11 @@ FakeUnit *fake_systemd_find_unit(FakeSystemd *f, const char *name);
 int fake_systemd_set_state(FakeSystemd *f, FakeUnit *u, const char *active, const char *sub, const char *result,
                            uint32_t main_pid);
 
+/*
+ * Sets a unit's ActiveState= and SubState= and announces them as invalidated
+ * (names without values), which a client must answer by reading them.
+ */
+int fake_systemd_invalidate_state(FakeSystemd *f, FakeUnit *u, const char *active, const char *sub);
+
 /* Ends the held job of a unit with its job_result. */
 int fake_systemd_complete_jobs(FakeSystemd *f, FakeUnit *u);

@@ -279,9 +279,16 @@ static void test_watch_delivers_initial_state_and_changes(void **state) {
         assert_int_equal(rb.n, 1);
         assert_int_equal(ra.last.active, UNIT_ACTIVATING);
 
+        /* Properties announced as invalidated are read back and delivered. */
+        assert_true(fake_systemd_invalidate_state(&x->fake, a, "deactivating", "stop-sigterm") >= 0);
+        RUN_UNTIL(x, ra.n >= 4);
+        assert_int_equal(ra.n, 4);
+        assert_int_equal(ra.last.active, UNIT_DEACTIVATING);
+        assert_string_equal(ra.last.sub_state, "stop-sigterm");
+
         /* A PropertiesChanged that changes nothing tracked is not delivered. */
         unsigned n = ra.n;
-        assert_true(fake_systemd_set_state(&x->fake, a, "activating", "start", "success", 0) >= 0);
+        assert_true(fake_systemd_set_state(&x->fake, a, "deactivating", "stop-sigterm", "success", 0) >= 0);
         sync_with_fake(x, x->client);
         assert_int_equal(ra.n, n);
 }
@@ -289,13 +296,21 @@ static void test_watch_delivers_initial_state_and_changes(void **state) {
 static void test_watch_of_a_timer_and_unwatch_from_its_callback(void **state) {
         Ctx *x = *state;
         FakeUnit *t = fake_systemd_add_unit(&x->fake, "billing.timer");
-        WatchRecord rec = { .unwatch_in_callback = true };
+        WatchRecord rec = { .unwatch_in_callback = true }, sock = {};
         JobRecord start = {};
 
         assert_int_equal(systemd_client_watch(x->client, "billing.timer", on_changed, &rec), 0);
         RUN_UNTIL(x, rec.n == 1);
         assert_int_equal(rec.last.active, UNIT_INACTIVE);
         assert_int_equal(rec.last.main_pid, 0);
+
+        /* A unit whose type interface cannot be read (the fake has no Socket
+         * interface) still gets its state from the Unit interface. */
+        fake_systemd_add_unit(&x->fake, "web.socket");
+        assert_int_equal(systemd_client_watch(x->client, "web.socket", on_changed, &sock), 0);
+        RUN_UNTIL(x, sock.n == 1);
+        assert_int_equal(sock.last.active, UNIT_INACTIVE);
+        assert_string_equal(sock.last.result, "");
 
         /* The watch ended in its own callback: the timer's start goes unseen. */
         assert_int_equal(systemd_client_start(x->client, "billing.timer", on_done, &start), 0);
