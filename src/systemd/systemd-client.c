@@ -2,7 +2,10 @@
 /* An asynchronous sd-bus client of org.freedesktop.systemd1: start, stop and kill units, follow their jobs, watch their state. */
 #include <assert.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "basic/macro.h"
