@@ -118,6 +118,7 @@ static void header_fill(const Manager *m, WireHeader *h) {
                 .from = m->self,
                 .incarnation = m->incarnation,
                 .epoch = m->voters.epoch,
+                .initialised = m->initialised,
         };
 }
 
@@ -791,6 +792,54 @@ static void receive_one(Manager *m, const PeerMsg *msg, uint64_t now) {
                                 manager_host_name(m, msg->from), wire_msg_type_to_string(msg->type), msg->name);
 }
 
+static void start_acceptor(Manager *m, AcceptorStart mode) {
+        WireHeader h;
+        int r;
+
+        m->start_pending = false;
+        m->initialised = true;
+        header_fill(m, &h);
+        peers_set_header(m->peers, &h);
+        r = node_start(m->node, mode, manager_now(m), &m->actions);
+        if (r < 0) {
+                log_error_errno(r, "Cannot start the acceptor: %m");
+                m->exit_code = r;
+                (void) sd_event_exit(m->event, r);
+        }
+}
+
+/*
+ * DESIGN.md "Bootstrap" and "Lost disk": a voter found without its store answers
+ * nothing until it knows which it is. If any other voter says its cluster is
+ * initialised, this one lost its disk and recovers from the others first; if
+ * every other voter says it is not, the cluster is new and starts empty.
+ */
+static void decide_start(Manager *m) {
+        size_t told = 0, others = 0;
+
+        if (!m->start_pending)
+                return;
+        for (size_t i = 0; i < peers_count(m->peers); i++) {
+                Peer *p = peers_at(m->peers, i);
+
+                if (!p->voter || p->id == m->self)
+                        continue;
+                others++;
+                if (p->initialised == 1) {
+                        log_warning("This voter has no acceptor state, but %s says the cluster is initialised: "
+                                    "recovering from the other voters (lost disk) before answering.", p->name);
+                        start_acceptor(m, ACCEPTOR_START_LOST_DISK);
+                        return;
+                }
+                if (p->initialised == 0)
+                        told++;
+        }
+        if (told == others) {
+                log_info("Every voter starts empty: initialising the cluster.");
+                start_acceptor(m, ACCEPTOR_START_BOOTSTRAP);
+        }
+}
+
 static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
         Manager *m = userdata;
         uint64_t now = manager_now(m);
@@ -799,12 +848,20 @@ static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *
                 (void) http_peer_request_fail(req, -EPERM);
                 return;
         }
+        peers_find(m->peers, batch->header.from)->initialised = batch->header.initialised;
         m->current_request = req;
         m->current_from = batch->header.from;
         for (size_t i = 0; i < batch->n_msgs; i++)
                 receive_one(m, &batch->msgs[i], now);
         (void) manager_flush(m);
         m->current_request = NULL;
+        /* Decide only after answering: when a fresh cluster forms, the answer to a
+         * newcomer's first request must still say "not initialised", or the
+         * newcomer would take itself for a voter that lost its disk. */
+        if (m->start_pending) {
+                decide_start(m);
+                (void) manager_flush(m);
+        }
 }
 
 static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t elapsed_usec, void *userdata) {
@@ -816,6 +873,7 @@ static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t e
                 return;
         }
         metrics_observe_rtt(&m->metrics, elapsed_usec);
+        decide_start(m);
         for (size_t i = 0; i < reply->n_msgs; i++)
                 receive_one(m, &reply->msgs[i], now);
         if (m->actions.n > 0)
@@ -1059,7 +1117,17 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
         if (r < 0)
                 return log_error_errno(r, "Cannot load the acceptor state from %s: %m", m->config.state_dir);
 
-        *ret_mode = existed && initialised ? ACCEPTOR_START_RESTART : ACCEPTOR_START_BOOTSTRAP;
+        /* A store with the marker is a restart; a lone voter has nobody to ask;
+         * otherwise decide_start() waits for the other voters' word. */
+        if (existed && initialised)
+                *ret_mode = ACCEPTOR_START_RESTART;
+        else if (m->voters.n_voters == 1)
+                *ret_mode = ACCEPTOR_START_BOOTSTRAP;
+        else {
+                *ret_mode = _ACCEPTOR_START_MAX;
+                m->start_pending = true;
+        }
+        m->initialised = *ret_mode == ACCEPTOR_START_RESTART;
         return 0;
 }
 
@@ -1161,9 +1229,13 @@ int manager_new(PesConfig *c, Manager **ret) {
         r = setup_network(m);
         if (r < 0)
                 return r;
-        r = node_start(m->node, mode, manager_now(m), &m->actions);
-        if (r < 0)
-                return log_error_errno(r, "Cannot start the acceptor: %m");
+        if (!m->start_pending) {
+                r = node_start(m->node, mode, manager_now(m), &m->actions);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start the acceptor: %m");
+                m->initialised = true;
+        } else
+                log_info("No acceptor state here: asking the other voters whether the cluster is new or this disk was lost.");
         update_quorate(m);
         r = bus_api_setup(m);
         if (r < 0)
@@ -1175,7 +1247,8 @@ int manager_new(PesConfig *c, Manager **ret) {
         log_info("pes node %s (id %u, incarnation %" PRIu64 ") of %zu host(s), listening on %s:%u; %s.",
                  m->config.node_name, m->self, m->incarnation, peers_count(m->peers), m->config.listen_address,
                  m->config.listen_port,
-                 mode == ACCEPTOR_START_RESTART ? "acceptor state reloaded" : "new acceptor state");
+                 mode == ACCEPTOR_START_RESTART ? "acceptor state reloaded" :
+                 m->start_pending                 ? "no acceptor state yet" : "new acceptor state");
         *ret = TAKE_PTR(m);
         return 0;
 }

@@ -60,6 +60,8 @@ typedef struct Manager {
         struct Supervised *units;      /* supervised systemd units (supervise.c) */
         struct SystemdClient *systemd;
         bool quorate;
+        bool initialised;              /* this host belongs to an initialised cluster */
+        bool start_pending;            /* no store: waiting to learn bootstrap or lost disk */
         bool stopping;                 /* SIGTERM seen: releasing, then exit */
         Metrics metrics;
 

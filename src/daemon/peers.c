@@ -103,6 +103,7 @@ int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers
                 p->voter = true; /* DESIGN.md: voters default to all configured peers */
                 p->port = list[i].port;
                 p->state = p->id == config->self ? PEER_SELF : PEER_UNKNOWN;
+                p->initialised = -1;
                 p->name = strdup(list[i].name);
                 p->address = strdup(list[i].address);
                 if (!p->name || !p->address) {
@@ -238,6 +239,8 @@ static void on_sent(HttpClient *c, uint16_t host, const HttpClientResult *result
 
         p->failures = 0;
         p->last_ok = ps->config.now(ps->config.userdata);
+        if (result->reply)
+                p->initialised = result->reply->header.initialised;
         set_state(ps, p, PEER_ALIVE);
         if (ps->config.on_reply)
                 ps->config.on_reply(ps, p, result->reply, result->elapsed_usec, ps->config.userdata);

@@ -31,6 +31,7 @@ typedef struct Peer {
         uint64_t last_sent;    /* node clock of the last request sent */
         unsigned failures;     /* consecutive failed requests */
         unsigned in_flight;    /* requests sent and not yet answered or failed */
+        int initialised;       /* its last header's "init" flag: -1 not heard yet, 0, 1 */
         PeerMsg *outbox;
         size_t n_out, allocated;
 } Peer;

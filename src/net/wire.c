@@ -425,6 +425,8 @@ int wire_batch_dump(const WireHeader *h, json_t *msgs, char **ret, size_t *ret_s
         if (r >= 0)
                 r = set_u64(j, "seq", h->seq, NULL, err);
         if (r >= 0)
+                r = set_new(j, "init", json_boolean(h->initialised), NULL, err);
+        if (r >= 0)
                 r = set_new(j, "msgs", json_incref(msgs), NULL, err);
         if (r < 0) {
                 json_decref(j);
@@ -807,8 +809,9 @@ static int msg_parse(json_t *j, const WireHeader *h, PeerMsg *m, const Path *p, 
 
 static int header_parse(json_t *j, WireHeader *h, NetError *err) {
         static const char *const keys[] = {
-                "version", "cluster", "voters", "from", "incarnation", "epoch", "seq", "msgs",
+                "version", "cluster", "voters", "from", "incarnation", "epoch", "seq", "init", "msgs",
         };
+        json_t *init;
         uint64_t version;
         int r;
 
@@ -842,7 +845,17 @@ static int header_parse(json_t *j, WireHeader *h, NetError *err) {
         r = epoch_parse(j, "epoch", &h->epoch, NULL, err);
         if (r < 0)
                 return r;
-        return get_u64(j, "seq", &h->seq, NULL, err);
+        r = get_u64(j, "seq", &h->seq, NULL, err);
+        if (r < 0)
+                return r;
+        init = json_object_get(j, "init");
+        if (!init || !json_is_boolean(init)) {
+                Path here = PATH_KEY(NULL, "init");
+
+                return path_error(err, -EBADMSG, &here, init ? "expected true or false" : "missing field");
+        }
+        h->initialised = json_is_true(init);
+        return 0;
 }
 
 int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *err) {

@@ -2,6 +2,7 @@
 /* The JSON wire form of consensus messages and of the per-peer batches that carry them. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -50,6 +51,9 @@ typedef struct WireHeader {
         uint64_t incarnation;  /* sender's incarnation */
         Epoch epoch;           /* sender's voter-configuration epoch */
         uint64_t seq;          /* per-sender anti-replay sequence; ≥ 1 on requests, 0 on replies */
+        bool initialised;      /* the sender's acceptor belongs to an initialised cluster
+                                * (DESIGN.md "Bootstrap"): a voter found without its store
+                                * learns from this whether it lost its disk */
 } WireHeader;
 
 /* A decoded batch. msgs is owned by the batch; from, incarnation and epoch of every
