@@ -4,8 +4,10 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "basic/log.h"
+#include "basic/macro.h"
 #include "ctl/bus-util.h"
 #include "ctl/pes-api.h"
 
@@ -58,4 +60,57 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *action, cons
 
         log_error("Failed to %s%s%s: %s", action, sep, name, msg);
         return PESCTL_EXIT_FAILURE;
+}
+
+/* What each of pesd's unit errors means, for when pesd sent no message. */
+static const struct {
+        const char *name;
+        const char *meaning;
+        int status;
+} unit_errors[] = {
+        { PES_ERROR_INVALID_NAME, "not a unit pes can supervise (NAME.service, NAME.timer or NAME.socket)",
+          PESCTL_EXIT_USAGE },
+        { SD_BUS_ERROR_INVALID_ARGS, "a setting was refused", PESCTL_EXIT_USAGE },
+        { PES_ERROR_CANNOT_SUPERVISE, "systemd cannot run it here", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_ALREADY_SUPERVISED, "it is supervised already", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_DECLARED_IN_FILE, "it is declared in a units.d file; remove that file and restart pesd",
+          PESCTL_EXIT_FAILURE },
+        { PES_ERROR_NOT_OWNER, "this host does not hold it; run the move on its owner", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_NOT_ELIGIBLE, "that host is not eligible for it (Hosts=, Prefer=)", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_UNREACHABLE, "that host is not reachable", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_NO_SUCH_HOST, "no such host in this cluster", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_BUSY, "a change of it is in progress already", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_MOVE_FAILED, "the other host did not take it over; election resumes", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_NO_QUORUM, "no majority of the voters answered", PESCTL_EXIT_FAILURE },
+        { PES_ERROR_STOPPING, "pesd is shutting down", PESCTL_EXIT_FAILURE },
+};
+
+int ctl_log_unit_error(const sd_bus_error *error, int r, const char *action, const char *unit) {
+        assert(action);
+        assert(unit);
+
+        if (sd_bus_error_has_name(error, PES_ERROR_NO_SUCH_NAME)) {
+                log_error("%s is not supervised on this host.", unit);
+                return PESCTL_EXIT_NO_SUCH_NAME;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(unit_errors); i++) {
+                const char *msg;
+                size_t n;
+
+                if (!sd_bus_error_has_name(error, unit_errors[i].name))
+                        continue;
+
+                msg = error->message && error->message[0] ? error->message : unit_errors[i].meaning;
+                /* pesd's own messages may begin with what failed ("Cannot supervise X: …"):
+                 * say that once. */
+                n = strlen(action);
+                if (strncasecmp(msg, "Cannot ", 7) == 0 && strncmp(msg + 7, action, n) == 0 &&
+                    strncmp(msg + 7 + n, ": ", 2) == 0)
+                        msg += 7 + n + 2;
+                log_error("Cannot %s: %s", action, msg);
+                return unit_errors[i].status;
+        }
+
+        return ctl_log_bus_error(error, r, action, NULL);
 }

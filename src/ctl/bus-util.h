@@ -29,3 +29,15 @@ int ctl_bus_open(sd_bus **ret);
  *   anything else                         → "Failed to ACTION NAME: MESSAGE", 1
  */
 int ctl_log_bus_error(const sd_bus_error *error, int r, const char *action, const char *name);
+
+/*
+ * Like ctl_log_bus_error(), for the calls about supervised units (Supervise,
+ * Unsupervise, Move). action is what failed with its arguments ("supervise
+ * report.service", "move report.service to beta"), unit the unit. pesd's errors
+ * become "Cannot ACTION: REASON" with pesd's reason (or a description of the
+ * error when pesd gave none), exit status 1; InvalidName and InvalidArgs (a
+ * unit or setting pesd refuses) exit with PESCTL_EXIT_USAGE, NoSuchName ("UNIT
+ * is not supervised on this host.") with PESCTL_EXIT_NO_SUCH_NAME. Errors of the
+ * bus itself go to ctl_log_bus_error().
+ */
+int ctl_log_unit_error(const sd_bus_error *error, int r, const char *action, const char *unit);

@@ -5,6 +5,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "basic/macro.h"
 #include "ctl/ctl-format.h"
@@ -34,12 +35,12 @@ void ctl_status_summarize(const PesManager *m, const PesName *names, size_t n_na
 }
 
 static const TableColumn names_columns[] = {
-        { "NAME", "name", false },
-        { "OWNER", "owner", false },
-        { "TOKEN", "token", true },
-        { "STATE", "state", false },
-        { "LEASE", "lease_remaining_usec", true },
-        { "HERE", "here", false },
+        { "NAME", "name", false, false },
+        { "OWNER", "owner", false, false },
+        { "TOKEN", "token", true, false },
+        { "STATE", "state", false, false },
+        { "LEASE", "lease_remaining_usec", true, false },
+        { "HERE", "here", false, false },
 };
 
 static bool name_is_free(const PesName *n) {
@@ -86,12 +87,12 @@ int ctl_names_table(const PesName *names, size_t n, Table **ret) {
 }
 
 static const TableColumn nodes_columns[] = {
-        { "NODE", "node", false },
-        { "ID", "id", true },
-        { "ADDRESS", "address", false },
-        { "ROLE", "role", false },
-        { "STATE", "state", false },
-        { "LAST-CONTACT", "last_contact_usec", false },
+        { "NODE", "node", false, false },
+        { "ID", "id", true, false },
+        { "ADDRESS", "address", false, false },
+        { "ROLE", "role", false, false },
+        { "STATE", "state", false, false },
+        { "LAST-CONTACT", "last_contact_usec", false, false },
 };
 
 static int add_contact_cell(Table *t, const PesNode *e) {
@@ -241,4 +242,252 @@ json_t *ctl_acquired_to_json(const char *name, uint64_t token) {
         if (!t)
                 return NULL;
         return json_pack("{s:s, s:o}", "name", name, "token", t);
+}
+
+static const TableColumn units_columns[] = {
+        { "UNIT", "unit", false, false },
+        { "TRIGGERS", "triggers", false, false },
+        { "PHASE", "phase", false, false },
+        { "ACTIVE", "active_state", false, false },
+        { "SUB", "sub_state", false, false },
+        { "HERE", "here", false, false },
+        { "TOKEN", "token", true, false },
+        { "REFUSAL", "refusal", false, true },
+};
+
+int ctl_units_table(const PesUnit *units, size_t n, Table **ret) {
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        assert(units || n == 0);
+        assert(ret);
+
+        t = table_new(units_columns, ELEMENTSOF(units_columns));
+        if (!t)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                const PesUnit *e = &units[i];
+
+                r = table_add_string(t, e->unit);
+                if (r >= 0)
+                        r = table_add_string(t, e->triggers);
+                if (r >= 0)
+                        r = table_add_string(t, e->phase);
+                if (r >= 0)
+                        r = table_add_string(t, e->active_state);
+                if (r >= 0)
+                        r = table_add_string(t, e->sub_state);
+                if (r >= 0)
+                        r = table_add_bool(t, e->here);
+                if (r >= 0) {
+                        if (e->here)
+                                r = table_add_uint64(t, e->token);
+                        else {
+                                json_t *j = json_uint64(e->token);
+
+                                r = j ? table_add_cell(t, "-", j) : -ERANGE;
+                        }
+                }
+                if (r >= 0)
+                        r = table_add_cell(t, e->refusal, json_string(e->refusal));
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int ctl_units_refusals_format(const PesUnit *units, size_t n, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert(units || n == 0);
+        assert(ret);
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *unit = NULL, *reason = NULL;
+
+                if (strcmp(units[i].phase, "refused") != 0)
+                        continue;
+                unit = text_escape(units[i].unit);
+                reason = text_escape(units[i].refusal[0] ? units[i].refusal : "no reason given");
+                if (!unit || !reason) {
+                        fclose(f);
+                        return -ENOMEM;
+                }
+                fprintf(f, "%s: refused: %s\n", unit, reason);
+        }
+        if (fclose(f) != 0 || !buf)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Writes s with control characters as "\\xNN" (as table cells show them): names,
+ * reasons and journal messages come from elsewhere and must not move the cursor. */
+static void put_escaped(FILE *f, const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        fprintf(f, "\\x%02x", (unsigned) (unsigned char) *s);
+                else
+                        fputc(*s, f);
+}
+
+/* "active (running)", "active", or "-" when systemd has not said. */
+static void put_active(FILE *f, const PesUnit *u) {
+        if (!u->active_state[0]) {
+                fputs("-", f);
+                return;
+        }
+        put_escaped(f, u->active_state);
+        if (u->sub_state[0]) {
+                fputs(" (", f);
+                put_escaped(f, u->sub_state);
+                fputs(")", f);
+        }
+}
+
+static void put_phase(FILE *f, const PesUnit *u) {
+        put_escaped(f, u->phase);
+        if (strcmp(u->phase, "refused") == 0) {
+                fputs(": ", f);
+                put_escaped(f, u->refusal[0] ? u->refusal : "no reason given");
+        } else if (u->here)
+                fputs(", held by this host", f);
+}
+
+int ctl_name_status_format(const CtlNameStatus *s, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert(s);
+        assert(s->name);
+        assert(s->history || s->n_history == 0);
+        assert(ret);
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+
+        fputs("    Name: ", f);
+        put_escaped(f, s->name);
+        if (s->unit && s->unit->triggers[0]) {
+                fputs("\nTriggers: ", f);
+                put_escaped(f, s->unit->triggers);
+        }
+        fputs("\n   Owner: ", f);
+        if (s->owner) {
+                char lease[FORMAT_TIMESPAN_MAX + 8] = "-";
+
+                if (!name_is_free(s->owner)) {
+                        format_timespan(lease, FORMAT_TIMESPAN_MAX, s->owner->lease_remaining);
+                        if (s->owner->lease_remaining != USEC_INFINITY)
+                                strcat(lease, " left");
+                }
+                put_escaped(f, s->owner->owner[0] ? s->owner->owner : "-");
+                fprintf(f, "\n   Token: %" PRIu64 "\n   State: ", s->owner->token);
+                put_escaped(f, s->owner->state);
+                fprintf(f, "\n   Lease: %s", lease);
+        } else {
+                fputs("unknown (", f);
+                put_escaped(f, s->owner_error ?: "no answer");
+                fputs(")", f);
+        }
+
+        fputs("\n   Phase: ", f);
+        if (s->unit) {
+                put_phase(f, s->unit);
+                fputs("\n  Active: ", f);
+                put_active(f, s->unit);
+        } else
+                fputs("not supervised on this host", f);
+
+        fputs("\n\nRecent owner changes:", f);
+        if (s->n_history == 0)
+                fputs(" no history in the journal", f);
+        fputc('\n', f);
+        for (size_t i = 0; i < s->n_history; i++) {
+                time_t sec = (time_t) (s->history[i].realtime / USEC_PER_SEC);
+                char when[64] = "-";
+                struct tm tm;
+
+                if (localtime_r(&sec, &tm))
+                        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+                fprintf(f, "%s  ", when);
+                put_escaped(f, s->history[i].message);
+                fputc('\n', f);
+        }
+
+        if (fclose(f) != 0 || !buf)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+/* Builds the object of this host's ListUnits row. */
+static json_t *unit_to_json(const PesUnit *u) {
+        json_t *token = json_uint64(u->token);
+
+        if (!token)
+                return NULL;
+        return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:b, s:o}",
+                         "unit", u->unit,
+                         "triggers", u->triggers,
+                         "phase", u->phase,
+                         "refusal", u->refusal,
+                         "active_state", u->active_state,
+                         "sub_state", u->sub_state,
+                         "holds", (int) u->here,
+                         "token", token);
+}
+
+json_t *ctl_name_status_to_json(const CtlNameStatus *s) {
+        _cleanup_(json_decrefp) json_t *o = NULL, *history = NULL, *here = NULL;
+
+        assert(s);
+        assert(s->name);
+
+        if (s->owner)
+                o = ctl_lookup_to_json(s->owner);
+        else
+                o = json_pack("{s:s, s:n, s:n, s:n, s:n}", "name", s->name, "owner", "token", "state",
+                              "lease_remaining_usec");
+        here = s->unit ? unit_to_json(s->unit) : json_null();
+        history = json_array();
+        if (!o || !here || !history)
+                return NULL;
+
+        for (size_t i = 0; i < s->n_history; i++) {
+                json_t *t = json_uint64(s->history[i].realtime), *m, *e;
+
+                /* The journal keeps bytes; a message that is not UTF-8 cannot be a JSON string. */
+                m = json_string(s->history[i].message) ?: json_string("(not UTF-8)");
+                if (!t || !m) {
+                        json_decref(t);
+                        json_decref(m);
+                        return NULL;
+                }
+                /* json_pack() takes t and m over, also when it fails. */
+                e = json_pack("{s:o, s:o}", "realtime_usec", t, "message", m);
+                if (!e || json_array_append_new(history, e) < 0)
+                        return NULL;
+        }
+
+        if (json_object_set_new(o, "here", TAKE_PTR(here)) < 0 ||
+            json_object_set_new(o, "history", TAKE_PTR(history)) < 0)
+                return NULL;
+        return TAKE_PTR(o);
+}
+
+json_t *ctl_holds_to_json(const char *name, bool holds) {
+        assert(name);
+
+        return json_pack("{s:s, s:b}", "name", name, "holds", (int) holds);
 }

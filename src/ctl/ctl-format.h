@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "ctl/journal-history.h"
 #include "ctl/pes-api.h"
 #include "ctl/table.h"
 
@@ -44,3 +45,35 @@ json_t *ctl_lookup_to_json(const PesName *n);
 
 /* The JSON of "pesctl acquire": {"name": …, "token": …}. */
 json_t *ctl_acquired_to_json(const char *name, uint64_t token);
+
+/* "pesctl units": UNIT TRIGGERS PHASE ACTIVE SUB HERE TOKEN. The reason of a refused
+ * unit is in the JSON ("refusal") only; the text shows it under the table (see
+ * ctl_units_refusals_format()). A unit not held here shows "-" as its token. */
+int ctl_units_table(const PesUnit *units, size_t n, Table **ret);
+
+/* The lines shown under the units table, one per refused unit ("UNIT: refused: REASON"),
+ * or "" when no unit is refused. */
+int ctl_units_refusals_format(const PesUnit *units, size_t n, char **ret);
+
+/* What "pesctl status NAME" shows about one name or unit. */
+typedef struct CtlNameStatus {
+        const char *name;
+        const PesName *owner;     /* the answer of Lookup, or NULL */
+        const char *owner_error;  /* why there is no answer ("no voter knows it"), if owner is NULL */
+        const PesUnit *unit;      /* this host's row of ListUnits, or NULL: not supervised here */
+        const HistoryEntry *history; /* oldest first */
+        size_t n_history;
+} CtlNameStatus;
+
+/*
+ * Text and JSON of "pesctl status NAME". The text ends with "Recent owner changes:"
+ * and one "TIME  MESSAGE" line per journal entry (local time, "%Y-%m-%d %H:%M:%S"),
+ * or "no history in the journal". JSON: the fields of lookup (null when unknown),
+ * "here" (the ListUnits row as an object, or null) and "history" (an array of
+ * {"realtime_usec", "message"}).
+ */
+int ctl_name_status_format(const CtlNameStatus *s, char **ret);
+json_t *ctl_name_status_to_json(const CtlNameStatus *s);
+
+/* The JSON of "pesctl holds": {"name": …, "holds": …}. */
+json_t *ctl_holds_to_json(const char *name, bool holds);

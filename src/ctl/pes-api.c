@@ -40,6 +40,23 @@ PesNode *pes_nodes_free(PesNode *nodes, size_t n) {
         return NULL;
 }
 
+static void pes_unit_done(PesUnit *u) {
+        free(u->unit);
+        free(u->triggers);
+        free(u->phase);
+        free(u->refusal);
+        free(u->active_state);
+        free(u->sub_state);
+        *u = (PesUnit) {};
+}
+
+PesUnit *pes_units_free(PesUnit *units, size_t n) {
+        for (size_t i = 0; units && i < n; i++)
+                pes_unit_done(&units[i]);
+        free(units);
+        return NULL;
+}
+
 void pes_manager_done(PesManager *m) {
         if (!m)
                 return;
@@ -76,8 +93,8 @@ static int strdup_all(char **a, const char *sa, char **b, const char *sb, char *
         return -ENOMEM;
 }
 
-static int call(sd_bus *bus, const char *member, sd_bus_error *error, sd_bus_message **reply,
-                const char *types, ...) {
+static int call(sd_bus *bus, const char *member, usec_t timeout, sd_bus_error *error,
+                sd_bus_message **reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
         va_list ap;
         int r;
@@ -92,7 +109,7 @@ static int call(sd_bus *bus, const char *member, sd_bus_error *error, sd_bus_mes
                 if (r < 0)
                         return r;
         }
-        r = sd_bus_call(bus, m, 0, error, reply);
+        r = sd_bus_call(bus, m, timeout, error, reply);
         return r < 0 ? r : 0;
 }
 
@@ -176,7 +193,7 @@ int pes_lookup(sd_bus *bus, const char *name, uint64_t flags, PesName *ret, sd_b
         assert(name);
         assert(ret);
 
-        r = call(bus, "Lookup", error, &reply, "st", name, flags);
+        r = call(bus, "Lookup", 0, error, &reply, "st", name, flags);
         if (r < 0)
                 return r;
         r = sd_bus_message_read(reply, "stst", &owner, &token, &state, &lease);
@@ -202,7 +219,7 @@ int pes_list_names(sd_bus *bus, PesName **ret, size_t *ret_n, sd_bus_error *erro
         assert(ret);
         assert(ret_n);
 
-        r = call(bus, "ListNames", error, &reply, NULL);
+        r = call(bus, "ListNames", 0, error, &reply, NULL);
         if (r < 0)
                 return r;
 
@@ -253,7 +270,7 @@ int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *erro
         assert(ret);
         assert(ret_n);
 
-        r = call(bus, "ListNodes", error, &reply, NULL);
+        r = call(bus, "ListNodes", 0, error, &reply, NULL);
         if (r < 0)
                 return r;
 
@@ -305,7 +322,7 @@ int pes_release(sd_bus *bus, const char *name, sd_bus_error *error) {
         assert(bus);
         assert(name);
 
-        return call(bus, "Release", error, NULL, "s", name);
+        return call(bus, "Release", 0, error, NULL, "s", name);
 }
 
 int pes_new_acquire(sd_bus *bus, const char *name, sd_bus_message **ret) {
@@ -338,4 +355,118 @@ int pes_read_owner_changed(sd_bus_message *m, const char **ret_name, const char 
         assert(m);
 
         return sd_bus_message_read(m, "sst", ret_name, ret_owner, ret_token);
+}
+
+int pes_list_units(sd_bus *bus, PesUnit **ret, size_t *ret_n, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        PesUnit *units = NULL;
+        size_t n = 0;
+        int r;
+
+        assert(bus);
+        assert(ret);
+        assert(ret_n);
+
+        r = call(bus, "ListUnits", 0, error, &reply, NULL);
+        if (r < 0)
+                return r;
+
+        r = sd_bus_message_enter_container(reply, 'a', "(ssssssbt)");
+        if (r < 0)
+                return r;
+        for (;;) {
+                const char *unit, *triggers, *phase, *refusal, *active, *sub;
+                uint64_t token;
+                PesUnit *a;
+                int here;
+
+                r = sd_bus_message_read(reply, "(ssssssbt)", &unit, &triggers, &phase, &refusal, &active, &sub,
+                                        &here, &token);
+                if (r < 0)
+                        goto fail;
+                if (r == 0)
+                        break;
+
+                a = reallocarray(units, n + 1, sizeof(PesUnit));
+                if (!a) {
+                        r = -ENOMEM;
+                        goto fail;
+                }
+                units = a;
+                units[n] = (PesUnit) { .here = here, .token = token };
+                /* Counted now, so that fail: frees whatever was copied. */
+                n++;
+                r = strdup_all(&units[n - 1].unit, unit, &units[n - 1].triggers, triggers,
+                               &units[n - 1].phase, phase);
+                if (r >= 0)
+                        r = strdup_all(&units[n - 1].refusal, refusal, &units[n - 1].active_state, active,
+                                       &units[n - 1].sub_state, sub);
+                if (r < 0)
+                        goto fail;
+        }
+
+        *ret = units;
+        *ret_n = n;
+        return 0;
+
+fail:
+        pes_units_free(units, n);
+        return r;
+}
+
+int pes_supervise(sd_bus *bus, const char *unit, char *const *settings, bool disable, usec_t timeout,
+                  sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        int r;
+
+        assert(bus);
+        assert(unit);
+
+        r = sd_bus_message_new_method_call(bus, &m, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, "Supervise");
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "s", unit);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append_strv(m, (char **) settings);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(m, "b", (int) disable);
+        if (r < 0)
+                return r;
+        r = sd_bus_call(bus, m, timeout, error, NULL);
+        return r < 0 ? r : 0;
+}
+
+int pes_unsupervise(sd_bus *bus, const char *unit, sd_bus_error *error) {
+        assert(bus);
+        assert(unit);
+
+        return call(bus, "Unsupervise", 0, error, NULL, "s", unit);
+}
+
+int pes_holds(sd_bus *bus, const char *name, usec_t timeout, bool *ret, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r, b;
+
+        assert(bus);
+        assert(name);
+        assert(ret);
+
+        r = call(bus, "Holds", timeout, error, &reply, "s", name);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_read(reply, "b", &b);
+        if (r < 0)
+                return r;
+        *ret = b;
+        return 0;
+}
+
+int pes_move(sd_bus *bus, const char *unit, const char *host, usec_t timeout, sd_bus_error *error) {
+        assert(bus);
+        assert(unit);
+        assert(host);
+
+        return call(bus, "Move", timeout, error, NULL, "ss", unit, host);
 }

@@ -14,6 +14,18 @@
 #define PES_BUS_INTERFACE "org.pes1.Manager"
 
 #define PES_ERROR_NO_SUCH_NAME "org.pes1.Error.NoSuchName"
+#define PES_ERROR_INVALID_NAME "org.pes1.Error.InvalidName"
+#define PES_ERROR_NO_QUORUM "org.pes1.Error.NoQuorum"
+#define PES_ERROR_STOPPING "org.pes1.Error.Stopping"
+#define PES_ERROR_CANNOT_SUPERVISE "org.pes1.Error.CannotSupervise"
+#define PES_ERROR_ALREADY_SUPERVISED "org.pes1.Error.AlreadySupervised"
+#define PES_ERROR_DECLARED_IN_FILE "org.pes1.Error.DeclaredInFile"
+#define PES_ERROR_NO_SUCH_HOST "org.pes1.Error.NoSuchHost"
+#define PES_ERROR_NOT_ELIGIBLE "org.pes1.Error.NotEligible"
+#define PES_ERROR_UNREACHABLE "org.pes1.Error.Unreachable"
+#define PES_ERROR_NOT_OWNER "org.pes1.Error.NotOwner"
+#define PES_ERROR_BUSY "org.pes1.Error.Busy"
+#define PES_ERROR_MOVE_FAILED "org.pes1.Error.MoveFailed"
 
 /* Lookup flags (dbus/org.pes1.Manager.xml): without flags, a majority read. */
 #define PES_LOOKUP_LOCAL UINT64_C(1)
@@ -41,6 +53,18 @@ typedef struct PesNode {
         usec_t since_contact; /* USEC_INFINITY: never */
 } PesNode;
 
+/* One row of ListUnits: a unit supervised on this host. */
+typedef struct PesUnit {
+        char *unit;
+        char *triggers; /* the service a timer or socket triggers, or "" */
+        char *phase;    /* checking, refused, idle, starting, running, stopping */
+        char *refusal;  /* why it is refused, or "" */
+        char *active_state; /* as systemd last said, or "" */
+        char *sub_state;
+        bool here;      /* this host holds it */
+        uint64_t token; /* 0 unless held here */
+} PesUnit;
+
 /* The properties of org.pes1.Manager. */
 typedef struct PesManager {
         char *node_name;
@@ -51,6 +75,7 @@ typedef struct PesManager {
 void pes_name_done(PesName *n);
 PesName *pes_names_free(PesName *names, size_t n);
 PesNode *pes_nodes_free(PesNode *nodes, size_t n);
+PesUnit *pes_units_free(PesUnit *units, size_t n);
 void pes_manager_done(PesManager *m);
 
 /*
@@ -69,6 +94,19 @@ int pes_lookup(sd_bus *bus, const char *name, uint64_t flags, PesName *ret, sd_b
 int pes_list_names(sd_bus *bus, PesName **ret, size_t *ret_n, sd_bus_error *error);
 int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *error);
 int pes_release(sd_bus *bus, const char *name, sd_bus_error *error);
+int pes_list_units(sd_bus *bus, PesUnit **ret, size_t *ret_n, sd_bus_error *error);
+int pes_unsupervise(sd_bus *bus, const char *unit, sd_bus_error *error);
+
+/*
+ * These take the caller's timeout (0: sd-bus's default of 25s): Holds must be
+ * answered far sooner, while Supervise (answered once systemd confirmed the unit,
+ * and disabled it if asked) and Move (answered once the new owner runs the unit)
+ * may take longer. settings is a NULL-terminated list of "Key=Value" strings.
+ */
+int pes_supervise(sd_bus *bus, const char *unit, char *const *settings, bool disable, usec_t timeout,
+                  sd_bus_error *error);
+int pes_holds(sd_bus *bus, const char *name, usec_t timeout, bool *ret, sd_bus_error *error);
+int pes_move(sd_bus *bus, const char *unit, const char *host, usec_t timeout, sd_bus_error *error);
 
 /* Creates the Acquire call for name, for sending with a timeout of the caller's choice
  * (Acquire waits while another holder has the name). */

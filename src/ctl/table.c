@@ -49,8 +49,7 @@ Table *table_free(Table *t) {
         return NULL;
 }
 
-/* Copies s, writing control characters (and DEL) as "\xNN". */
-static char *escape_text(const char *s) {
+char *text_escape(const char *s) {
         size_t n = 0;
         char *r, *p;
 
@@ -88,7 +87,7 @@ int table_add_cell(Table *t, const char *text, json_t *json) {
                 t->allocated = a;
         }
 
-        copy = escape_text(text);
+        copy = text_escape(text);
         if (!copy) {
                 json_decref(json);
                 return -ENOMEM;
@@ -167,7 +166,7 @@ static void put_padding(FILE *f, size_t n) {
 int table_format(const Table *t, bool legend, char **ret) {
         _cleanup_free_ size_t *widths = NULL;
         _cleanup_free_ char *buf = NULL;
-        size_t size = 0, rows;
+        size_t size = 0, rows, last_shown;
         FILE *f;
 
         assert(t);
@@ -191,15 +190,26 @@ int table_format(const Table *t, bool legend, char **ret) {
         if (!f)
                 return -ENOMEM;
 
+        /* The last column shown as text, which gets no trailing padding. */
+        last_shown = 0;
+        for (size_t c = 0; c < t->n_columns; c++)
+                if (!t->columns[c].json_only)
+                        last_shown = c;
+
         for (size_t r = legend ? 0 : 1; r < rows + 1; r++) {
+                bool first = true;
+
                 for (size_t c = 0; c < t->n_columns; c++) {
                         const char *text = r == 0 ? t->columns[c].header
                                                   : t->cells[(r - 1) * t->n_columns + c].text;
                         size_t pad = widths[c] - text_width(text);
-                        bool last = c + 1 == t->n_columns;
+                        bool last = c == last_shown;
 
-                        if (c > 0)
+                        if (t->columns[c].json_only)
+                                continue;
+                        if (!first)
                                 fputc(' ', f);
+                        first = false;
                         /* A header is aligned as its column, so that it sits above the numbers. */
                         if (t->columns[c].align_right)
                                 put_padding(f, pad);

@@ -20,6 +20,7 @@ typedef struct TableColumn {
         const char *header;
         const char *json_key;
         bool align_right;
+        bool json_only; /* left out of the text (a long value the caller shows otherwise) */
 } TableColumn;
 
 typedef struct Table Table;
@@ -50,6 +51,10 @@ int table_add_bool(Table *t, bool b);
 int table_add_timespan(Table *t, usec_t v);
 
 size_t table_get_rows(const Table *t);
+
+/* Returns a copy of s with control characters (and DEL) written as "\xNN", as
+ * table cells show them, or NULL. */
+char *text_escape(const char *s);
 
 /*
  * Renders the text: columns padded to their widest cell and separated by one

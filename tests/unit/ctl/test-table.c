@@ -14,9 +14,9 @@
 #include "ctl/table.h"
 
 static const TableColumn columns[] = {
-        { "NAME", "name", false },
-        { "N", "n", true },
-        { "OK", "ok", false },
+        { "NAME", "name", false, false },
+        { "N", "n", true, false },
+        { "OK", "ok", false, false },
 };
 
 static char *format(const Table *t, bool legend) {
@@ -77,7 +77,7 @@ static void test_table_shows_empty_strings_as_dash_and_escapes_control_character
 }
 
 static void test_table_counts_utf8_characters_for_width(void **state) {
-        static const TableColumn two[] = { { "A", "a", false }, { "B", "b", false } };
+        static const TableColumn two[] = { { "A", "a", false, false }, { "B", "b", false, false } };
         _cleanup_(table_freep) Table *t = table_new(two, ELEMENTSOF(two));
         _cleanup_free_ char *text = NULL;
 
