@@ -324,7 +324,10 @@ void supervise_start(Manager *m, Supervised *s, const Action *a) {
 
 static void on_unit_changed(SystemdClient *c, const char *unit, const UnitStatus *st, void *userdata) {
         Supervised *s = userdata;
-        bool up = state_is_up(s, st->active) || st->active == UNIT_ACTIVATING;
+        /* Not ACTIVATING: a start on a host that does not hold the unit is refused by
+         * its ExecCondition= (pesctl holds); stopping it then would only cancel
+         * that job and leave the unit failed. One that got past it is stopped. */
+        bool up = state_is_up(s, st->active);
 
         s->status = *st;
         s->have_status = true;
