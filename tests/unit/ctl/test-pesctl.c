@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the pesctl binary against a fake org.pes1 service on a private dbus-daemon: output, errors, exit statuses, acquire. */
+/* Tests of the pesctl binary against a fake org.pes1 service on a private dbus-daemon: output, errors, exit statuses, acquire, units. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -28,6 +28,7 @@
 #define FIRST_TOKEN UINT64_C(65541)
 
 static const char *pesctl_path;
+static const char *pes_supervise_path;
 
 /* The fake pesd: answers from fixed tables and records what it was asked. */
 typedef struct Fake {
@@ -45,6 +46,16 @@ typedef struct Fake {
         char held_name[256];
         uint64_t next_token;
         uint64_t token;
+
+        unsigned holds_calls;
+        sd_bus_message *unanswered; /* a Holds call the fake keeps waiting */
+        unsigned supervises;
+        char supervised[256];
+        char settings[1024]; /* the settings of the last Supervise, joined with '|' */
+        bool disable;
+        unsigned unsupervises;
+        unsigned moves;
+        char moved_to[256];
 } Fake;
 
 static Fake fake;
@@ -147,6 +158,135 @@ static int method_release(sd_bus_message *m, void *userdata, sd_bus_error *error
         return sd_bus_reply_method_return(m, NULL);
 }
 
+static void strv_freep(char ***l) {
+        for (char **s = *l; s && *s; s++)
+                free(*s);
+        free(*l);
+}
+
+static int method_holds(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *name;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &name);
+        if (r < 0)
+                return r;
+        f->holds_calls++;
+
+        if (strcmp(name, "hung.service") == 0) {
+                /* Never answered: pesctl holds must give up by itself. */
+                sd_bus_message_unref(f->unanswered);
+                f->unanswered = sd_bus_message_ref(m);
+                return 1;
+        }
+        if (strcmp(name, "nope") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchName", "No name '%s' here.", name);
+        return sd_bus_reply_method_return(m, "b", strcmp(name, "report.service") == 0);
+}
+
+static int method_list_units(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        r = sd_bus_message_new_method_return(m, &reply);
+        if (r < 0)
+                return r;
+        r = sd_bus_message_append(reply, "a(ssssssbt)", 3,
+                                  "billing.timer", "billing.service", "idle", "", "inactive", "dead", 0, UINT64_C(0),
+                                  "report.service", "", "running", "", "active", "running", 1, UINT64_C(65537),
+                                  "web.service", "", "refused",
+                                  "enabled to start at boot; run 'systemctl disable web.service', or supervise it with --disable",
+                                  "", "", 0, UINT64_C(0));
+        if (r < 0)
+                return r;
+        return sd_bus_send(NULL, reply, NULL);
+}
+
+static int method_supervise(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        _cleanup_(strv_freep) char **settings = NULL;
+        Fake *f = userdata;
+        const char *unit;
+        size_t len = 0;
+        int r, disable;
+
+        r = sd_bus_message_read(m, "s", &unit);
+        if (r >= 0)
+                r = sd_bus_message_read_strv(m, &settings);
+        if (r >= 0)
+                r = sd_bus_message_read(m, "b", &disable);
+        if (r < 0)
+                return r;
+
+        if (strcmp(unit, "missing.service") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.CannotSupervise",
+                                         "Cannot supervise %s: no such unit on this host", unit);
+        if (strcmp(unit, "enabled.service") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.CannotSupervise",
+                                         "Cannot supervise %s: enabled to start at boot (systemd would start it on "
+                                         "every host); run 'systemctl disable %s', or supervise it with --disable",
+                                         unit, unit);
+        if (strcmp(unit, "report.service") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.AlreadySupervised", "%s is supervised already.", unit);
+
+        f->supervises++;
+        snprintf(f->supervised, sizeof(f->supervised), "%s", unit);
+        f->settings[0] = 0;
+        for (char **kv = settings; kv && *kv; kv++)
+                len += (size_t) snprintf(f->settings + len, sizeof(f->settings) - len, "%s%s",
+                                         kv == settings ? "" : "|", *kv);
+        f->disable = disable;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_unsupervise(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *unit;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &unit);
+        if (r < 0)
+                return r;
+        if (strcmp(unit, "declared.service") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.DeclaredInFile",
+                                         "%s is declared in /etc/pes/units.d/%s.conf; remove that file and restart pesd.",
+                                         unit, unit);
+        if (strcmp(unit, "report.service") != 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchName", "%s is not supervised here.", unit);
+        f->unsupervises++;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_move(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *unit, *host;
+        int r;
+
+        r = sd_bus_message_read(m, "ss", &unit, &host);
+        if (r < 0)
+                return r;
+        f->moves++;
+        if (strcmp(unit, "billing.timer") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NotOwner",
+                                         "This host does not hold %s; run the move on beta, its owner.", unit);
+        if (strcmp(host, "gamma") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.Unreachable", "gamma is not reachable (dead).");
+        if (strcmp(host, "omega") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NoSuchHost", "No host 'omega' in this cluster.");
+        if (strcmp(host, "delta") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.NotEligible",
+                                         "delta is not eligible for %s (Hosts=, Prefer=).", unit);
+        if (strcmp(host, "epsilon") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.MoveFailed",
+                                         "epsilon did not take %s over in time; the reservation lapses and election resumes.",
+                                         unit);
+        if (strcmp(host, "zeta") == 0)
+                /* An error pesd might add later, without a message: the name is all there is. */
+                return sd_bus_error_set(error, "org.pes1.Error.Busy", NULL);
+        snprintf(f->moved_to, sizeof(f->moved_to), "%s", host);
+        return sd_bus_reply_method_return(m, NULL);
+}
+
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         if (strcmp(property, "NodeName") == 0)
@@ -166,6 +306,11 @@ static const sd_bus_vtable fake_vtable[] = {
         SD_BUS_METHOD("ListNodes", "", "a(sqssst)", method_list_nodes, 0),
         SD_BUS_METHOD("Acquire", "s", "t", method_acquire, 0),
         SD_BUS_METHOD("Release", "s", "", method_release, 0),
+        SD_BUS_METHOD("Holds", "s", "b", method_holds, 0),
+        SD_BUS_METHOD("ListUnits", "", "a(ssssssbt)", method_list_units, 0),
+        SD_BUS_METHOD("Supervise", "sasb", "", method_supervise, 0),
+        SD_BUS_METHOD("Unsupervise", "s", "", method_unsupervise, 0),
+        SD_BUS_METHOD("Move", "ss", "", method_move, 0),
         SD_BUS_SIGNAL("OwnerChanged", "sst", 0),
         SD_BUS_SIGNAL("NodeChanged", "ss", 0),
         SD_BUS_VTABLE_END,
@@ -291,6 +436,7 @@ static int group_setup(void **state) {
 static int group_teardown(void **state) {
         char cmd[128];
 
+        fake.unanswered = sd_bus_message_unref(fake.unanswered);
         sd_bus_flush_close_unref(fake.bus);
         sd_event_unref(fake.event);
         if (fake.daemon_pid > 0) {
@@ -303,6 +449,10 @@ static int group_teardown(void **state) {
 
 static int reset_fake(void **state) {
         fake.lookups = fake.acquires = fake.releases = 0;
+        fake.holds_calls = fake.supervises = fake.unsupervises = fake.moves = 0;
+        fake.supervised[0] = fake.settings[0] = fake.moved_to[0] = 0;
+        fake.disable = false;
+        fake.unanswered = sd_bus_message_unref(fake.unanswered);
         fake.lookup_flags = UINT64_MAX;
         fake.held = false;
         return 0;
@@ -362,7 +512,8 @@ static int on_pesctl_exit(sd_event_source *s, const siginfo_t *si, void *userdat
  * Runs pesctl with args (NULL-terminated) against the fake bus, serving the fake's
  * methods meanwhile, until it has exited and closed its output, or the deadline.
  */
-static void run_pesctl_with(Run *run, const char *trigger, RunAction action, const char *const *args) {
+static void run_binary_with(Run *run, const char *binary, const char *trigger, RunAction action,
+                            const char *const *args) {
         sd_event_source *out_source = NULL, *err_source = NULL, *child_source = NULL;
         const char *argv[32];
         int out[2], err[2];
@@ -370,7 +521,7 @@ static void run_pesctl_with(Run *run, const char *trigger, RunAction action, con
         usec_t deadline;
 
         *run = (Run) { .trigger = trigger, .action = action };
-        argv[n++] = pesctl_path;
+        argv[n++] = binary;
         argv[n++] = "--no-pager";
         for (; *args; args++) {
                 assert_true(n + 1 < ELEMENTSOF(argv));
@@ -391,7 +542,7 @@ static void run_pesctl_with(Run *run, const char *trigger, RunAction action, con
                 dup2(err[1], STDERR_FILENO);
                 setenv("DBUS_SYSTEM_BUS_ADDRESS", fake.address, 1);
                 unsetenv("PAGER");
-                execv(pesctl_path, (char **) argv);
+                execv(binary, (char **) argv);
                 _exit(127);
         }
         close(out[1]);
@@ -421,7 +572,13 @@ static void run_pesctl_with(Run *run, const char *trigger, RunAction action, con
         close(err[0]);
 }
 
+static void run_pesctl_with(Run *run, const char *trigger, RunAction action, const char *const *args) {
+        run_binary_with(run, pesctl_path, trigger, action, args);
+}
+
 #define run_pesctl(run, ...) run_pesctl_with((run), NULL, NULL, (const char *const[]) { __VA_ARGS__, NULL })
+#define run_pes_supervise(run, ...) \
+        run_binary_with((run), pes_supervise_path, NULL, NULL, (const char *const[]) { __VA_ARGS__, NULL })
 
 static void test_list_prints_a_table_with_legend(void **state) {
         Run run;
@@ -696,6 +853,331 @@ static void test_acquire_exits_3_when_pesd_leaves_the_bus(void **state) {
         assert_string_equal(run.err, "pesctl: Lost report.service: pesd left the bus. Stopping sh.\n");
 }
 
+
+static void test_holds_exits_0_silently_when_this_host_holds_the_name(void **state) {
+        Run run;
+
+        run_pesctl(&run, "holds", "report.service");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err, "");
+        assert_int_equal(fake.holds_calls, 1);
+
+        run_pesctl(&run, "holds", "report.service", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "{\"name\":\"report.service\",\"holds\":true}\n");
+}
+
+static void test_holds_exits_1_with_a_reason_when_it_does_not(void **state) {
+        Run run;
+
+        run_pesctl(&run, "holds", "billing.timer");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err, "pesctl: This host does not hold billing.timer.\n");
+
+        run_pesctl(&run, "--json=short", "holds", "billing.timer");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.out, "{\"name\":\"billing.timer\",\"holds\":false}\n");
+}
+
+static void test_holds_exits_1_on_errors_and_wrong_usage(void **state) {
+        Run run;
+
+        /* pesd's errors are 1 too, never 4 as for the other verbs. */
+        run_pesctl(&run, "holds", "nope");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: No such name: nope\n");
+
+        run_pesctl(&run, "holds");
+        assert_int_equal(run.status, 1);
+        run_pesctl(&run, "holds", "a", "b");
+        assert_int_equal(run.status, 1);
+        run_pesctl(&run, "holds", "a/b");
+        assert_int_equal(run.status, 1);
+        run_pesctl(&run, "holds", "--frobnicate", "report.service");
+        assert_int_equal(run.status, 1);
+        run_pesctl(&run, "holds", "--json=yaml", "report.service");
+        assert_int_equal(run.status, 1);
+        run_pesctl(&run, "holds", "--disable", "report.service");
+        assert_int_equal(run.status, 1);
+        assert_int_equal(fake.holds_calls, 1);
+}
+
+static void test_holds_exits_1_when_pesd_is_not_on_the_bus(void **state) {
+        Run run;
+
+        assert_true(sd_bus_release_name(fake.bus, "org.pes1") >= 0);
+        run_pesctl(&run, "holds", "report.service");
+        assert_true(sd_bus_request_name(fake.bus, "org.pes1", 0) >= 0);
+
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: pesd is not running (org.pes1 not on the bus).\n");
+}
+
+static void test_holds_exits_1_within_a_second_when_pesd_never_answers(void **state) {
+        usec_t start = now(CLOCK_MONOTONIC), took;
+        Run run;
+
+        run_pesctl(&run, "holds", "hung.service");
+        took = now(CLOCK_MONOTONIC) - start;
+
+        assert_non_null(fake.unanswered);
+        assert_int_equal(run.status, 1);
+        assert_non_null(strstr(run.err, "not holding hung.service"));
+        assert_true(took < 2 * USEC_PER_SEC);
+}
+
+static void test_supervise_passes_the_settings_and_the_disable_flag(void **state) {
+        Run run;
+
+        run_pesctl(&run, "supervise", "api.service", "--hosts=alpha,beta", "--prefer=alpha:3,beta:1",
+                   "--heartbeat=2s", "--stop-timeout=300ms", "--failure-budget=5", "--failure-window=15min",
+                   "--failure-backoff=1min", "--health-url=http://127.0.0.1:8080/health",
+                   "--health-interval=10s", "--health-timeout=1s", "--health-threshold=2", "--disable");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.err, "");
+        assert_string_equal(run.out, "Supervising api.service on this host (its start at boot is disabled).\n");
+        assert_int_equal(fake.supervises, 1);
+        assert_string_equal(fake.supervised, "api.service");
+        assert_string_equal(fake.settings,
+                            "Hosts=alpha beta|Prefer=alpha:3 beta:1|HeartbeatSec=2s|StopSec=300ms|"
+                            "FailureBudget=5|FailureWindowSec=15min|FailureBackoffSec=1min|"
+                            "HealthURL=http://127.0.0.1:8080/health|HealthIntervalSec=10s|HealthTimeoutSec=1s|"
+                            "HealthThreshold=2");
+        assert_true(fake.disable);
+
+        run_pesctl(&run, "supervise", "api.service");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "Supervising api.service on this host.\n");
+        assert_string_equal(fake.settings, "");
+        assert_false(fake.disable);
+}
+
+static void test_pes_supervise_is_pesctl_supervise(void **state) {
+        Run run;
+
+        run_pes_supervise(&run, "--hosts", "alpha", "api.service", "--heartbeat=1500ms");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "Supervising api.service on this host.\n");
+        assert_string_equal(fake.supervised, "api.service");
+        assert_string_equal(fake.settings, "Hosts=alpha|HeartbeatSec=1500ms");
+        assert_false(fake.disable);
+
+        run_pes_supervise(&run, "enabled.service");
+        assert_int_equal(run.status, 1);
+        assert_non_null(strstr(run.err, "pes-supervise: Cannot supervise enabled.service: enabled to start at boot"));
+
+        run_pes_supervise(&run, "--heartbeat=soon", "api.service");
+        assert_int_equal(run.status, 2);
+        run_binary_with(&run, pes_supervise_path, NULL, NULL, (const char *const[]) { NULL });
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.supervises, 1);
+}
+
+static void test_supervise_says_why_pesd_refused(void **state) {
+        Run run;
+
+        run_pesctl(&run, "supervise", "missing.service");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err, "pesctl: Cannot supervise missing.service: no such unit on this host\n");
+
+        run_pesctl(&run, "supervise", "enabled.service");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err,
+                            "pesctl: Cannot supervise enabled.service: enabled to start at boot (systemd would start it "
+                            "on every host); run 'systemctl disable enabled.service', or supervise it with --disable\n");
+
+        run_pesctl(&run, "supervise", "report.service");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: Cannot supervise report.service: report.service is supervised already.\n");
+}
+
+static void test_supervise_refuses_malformed_options_without_asking_pesd(void **state) {
+        Run run;
+
+        run_pesctl(&run, "supervise", "api.service", "--heartbeat=soon");
+        assert_int_equal(run.status, 2);
+        assert_string_equal(run.err, "pesctl: Invalid --heartbeat='soon': not a duration such as 2s, 500ms or 5min.\n");
+        run_pesctl(&run, "supervise", "api.service", "--prefer=alpha");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "supervise", "api.service", "--failure-budget=-1");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "supervise", "api.service", "--health-url=ftp://x/");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "supervise", "api.service", "--hosts=");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "list", "--disable");
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.supervises, 0);
+}
+
+static void test_unsupervise_calls_unsupervise_and_explains_refusals(void **state) {
+        Run run;
+
+        run_pesctl(&run, "unsupervise", "report.service");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.unsupervises, 1);
+
+        run_pesctl(&run, "unsupervise", "declared.service");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err,
+                            "pesctl: Cannot unsupervise declared.service: declared.service is declared in "
+                            "/etc/pes/units.d/declared.service.conf; remove that file and restart pesd.\n");
+
+        run_pesctl(&run, "unsupervise", "other.service");
+        assert_int_equal(run.status, 4);
+        assert_string_equal(run.err, "pesctl: other.service is not supervised on this host.\n");
+}
+
+static void test_move_returns_once_moved(void **state) {
+        Run run;
+
+        run_pesctl(&run, "move", "report.service", "beta");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "Moved report.service to beta.\n");
+        assert_string_equal(fake.moved_to, "beta");
+}
+
+static void test_move_errors_say_what_went_wrong(void **state) {
+        static const struct {
+                const char *unit, *host, *err;
+        } cases[] = {
+                { "billing.timer", "alpha",
+                  "pesctl: Cannot move billing.timer to alpha: This host does not hold billing.timer; run the move on "
+                  "beta, its owner.\n" },
+                { "report.service", "gamma", "pesctl: Cannot move report.service to gamma: gamma is not reachable (dead).\n" },
+                { "report.service", "omega", "pesctl: Cannot move report.service to omega: No host 'omega' in this cluster.\n" },
+                { "report.service", "delta",
+                  "pesctl: Cannot move report.service to delta: delta is not eligible for report.service (Hosts=, Prefer=).\n" },
+                { "report.service", "epsilon",
+                  "pesctl: Cannot move report.service to epsilon: epsilon did not take report.service over in time; the "
+                  "reservation lapses and election resumes.\n" },
+                { "report.service", "zeta",
+                  "pesctl: Cannot move report.service to zeta: a change of it is in progress already\n" },
+        };
+        Run run;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                run_pesctl(&run, "move", cases[i].unit, cases[i].host);
+                assert_int_equal(run.status, 1);
+                assert_string_equal(run.out, "");
+                assert_string_equal(run.err, cases[i].err);
+        }
+        assert_int_equal(fake.moves, ELEMENTSOF(cases));
+}
+
+static void test_units_prints_a_table_with_refusals(void **state) {
+        Run run;
+
+        run_pesctl(&run, "units");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "UNIT           TRIGGERS        PHASE   ACTIVE   SUB     HERE TOKEN\n"
+                            "billing.timer  billing.service idle    inactive dead    no       -\n"
+                            "report.service -               running active   running yes  65537\n"
+                            "web.service    -               refused -        -       no       -\n"
+                            "\n"
+                            "web.service: refused: enabled to start at boot; run 'systemctl disable web.service', or "
+                            "supervise it with --disable\n"
+                            "\n"
+                            "3 units listed.\n");
+}
+
+static void test_units_json_carries_the_refusal(void **state) {
+        Run run;
+
+        run_pesctl(&run, "units", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "[{\"unit\":\"billing.timer\",\"triggers\":\"billing.service\",\"phase\":\"idle\","
+                            "\"active_state\":\"inactive\",\"sub_state\":\"dead\",\"here\":false,\"token\":0,\"refusal\":\"\"},"
+                            "{\"unit\":\"report.service\",\"triggers\":\"\",\"phase\":\"running\",\"active_state\":\"active\","
+                            "\"sub_state\":\"running\",\"here\":true,\"token\":65537,\"refusal\":\"\"},"
+                            "{\"unit\":\"web.service\",\"triggers\":\"\",\"phase\":\"refused\",\"active_state\":\"\","
+                            "\"sub_state\":\"\",\"here\":false,\"token\":0,\"refusal\":\"enabled to start at boot; run "
+                            "'systemctl disable web.service', or supervise it with --disable\"}]\n");
+
+        run_pesctl(&run, "units", "--no-legend");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "billing.timer  billing.service idle    inactive dead    no      -\n"
+                            "report.service -               running active   running yes 65537\n"
+                            "web.service    -               refused -        -       no      -\n");
+}
+
+/* The history comes from this host's journal, which the test does not control:
+ * only the lines before it are compared, and the history must be either absent
+ * or "TIME  MESSAGE" lines. */
+static void assert_status_then_history(const char *out, const char *head) {
+        const char *rest;
+
+        assert_int_equal(strncmp(out, head, strlen(head)), 0);
+        rest = out + strlen(head);
+        if (strcmp(rest, " no history in the journal\n") == 0)
+                return;
+        assert_true(rest[0] == '\n');
+        for (const char *line = rest + 1; *line; line = strchr(line, '\n') + 1) {
+                assert_non_null(strchr(line, '\n'));
+                assert_true(strlen(line) > 21 && line[4] == '-' && line[19] == ' ' && line[20] == ' ');
+        }
+}
+
+static void test_status_of_a_unit_shows_owner_and_this_host(void **state) {
+        Run run;
+
+        run_pesctl(&run, "status", "report.service");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.lookup_flags, 0);
+        assert_status_then_history(run.out,
+                                   "    Name: report.service\n"
+                                   "   Owner: alpha\n"
+                                   "   Token: 65537\n"
+                                   "   State: held\n"
+                                   "   Lease: 2.5s left\n"
+                                   "   Phase: running, held by this host\n"
+                                   "  Active: active (running)\n"
+                                   "\n"
+                                   "Recent owner changes:");
+
+        /* Known to no voter yet, but supervised here. */
+        run_pesctl(&run, "status", "web.service", "--local");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.lookup_flags, 1);
+        assert_status_then_history(run.out,
+                                   "    Name: web.service\n"
+                                   "   Owner: unknown (no voter knows it)\n"
+                                   "   Phase: refused: enabled to start at boot; run 'systemctl disable web.service', "
+                                   "or supervise it with --disable\n"
+                                   "  Active: -\n"
+                                   "\n"
+                                   "Recent owner changes:");
+
+        run_pesctl(&run, "status", "nope");
+        assert_int_equal(run.status, 4);
+        assert_string_equal(run.err, "pesctl: No such name: nope\n");
+}
+
+static void test_status_of_a_unit_as_json(void **state) {
+        static const char head[] =
+                "{\"name\":\"report.service\",\"owner\":\"alpha\",\"token\":65537,\"state\":\"held\","
+                "\"lease_remaining_usec\":2500000,\"here\":{\"unit\":\"report.service\",\"triggers\":\"\","
+                "\"phase\":\"running\",\"refusal\":\"\",\"active_state\":\"active\",\"sub_state\":\"running\","
+                "\"holds\":true,\"token\":65537},\"history\":[";
+        Run run;
+
+        run_pesctl(&run, "status", "report.service", "--json=short");
+        assert_int_equal(run.status, 0);
+        /* The history array holds whatever this host's journal has. */
+        assert_int_equal(strncmp(run.out, head, strlen(head)), 0);
+        assert_true(run.out_len >= 3 && strcmp(run.out + run.out_len - 3, "]}\n") == 0);
+
+        run_pesctl(&run, "status", "billing.timer", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_non_null(strstr(run.out, "{\"name\":\"billing.timer\",\"owner\":null,\"token\":null,"));
+}
+
 static void test_keygen_writes_a_private_key_once(void **state) {
         char path[128];
         struct stat st;
@@ -734,15 +1216,32 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_acquire_kills_a_cmd_that_ignores_sigterm, reset_fake),
                 cmocka_unit_test_setup(test_acquire_without_cmd_exits_3_when_the_name_has_no_owner, reset_fake),
                 cmocka_unit_test_setup(test_acquire_exits_3_when_pesd_leaves_the_bus, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_0_silently_when_this_host_holds_the_name, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_1_with_a_reason_when_it_does_not, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_1_on_errors_and_wrong_usage, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_1_when_pesd_is_not_on_the_bus, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_1_within_a_second_when_pesd_never_answers, reset_fake),
+                cmocka_unit_test_setup(test_supervise_passes_the_settings_and_the_disable_flag, reset_fake),
+                cmocka_unit_test_setup(test_pes_supervise_is_pesctl_supervise, reset_fake),
+                cmocka_unit_test_setup(test_supervise_says_why_pesd_refused, reset_fake),
+                cmocka_unit_test_setup(test_supervise_refuses_malformed_options_without_asking_pesd, reset_fake),
+                cmocka_unit_test_setup(test_unsupervise_calls_unsupervise_and_explains_refusals, reset_fake),
+                cmocka_unit_test_setup(test_move_returns_once_moved, reset_fake),
+                cmocka_unit_test_setup(test_move_errors_say_what_went_wrong, reset_fake),
+                cmocka_unit_test_setup(test_units_prints_a_table_with_refusals, reset_fake),
+                cmocka_unit_test_setup(test_units_json_carries_the_refusal, reset_fake),
+                cmocka_unit_test_setup(test_status_of_a_unit_shows_owner_and_this_host, reset_fake),
+                cmocka_unit_test_setup(test_status_of_a_unit_as_json, reset_fake),
                 cmocka_unit_test_setup(test_keygen_writes_a_private_key_once, reset_fake),
         };
         sigset_t mask;
 
-        if (argc != 2) {
-                fprintf(stderr, "usage: %s PATH-TO-PESCTL\n", argv[0]);
+        if (argc != 3) {
+                fprintf(stderr, "usage: %s PATH-TO-PESCTL PATH-TO-PES-SUPERVISE\n", argv[0]);
                 return EXIT_FAILURE;
         }
         pesctl_path = argv[1];
+        pes_supervise_path = argv[2];
 
         /* sd-event takes child exits through a descriptor, which needs SIGCHLD blocked. */
         sigemptyset(&mask);
