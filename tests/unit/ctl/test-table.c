@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of what pesctl prints without a bus: tables, their JSON, the status and lookup summaries, name checks. */
+/* Tests of what pesctl prints without a bus: tables, their JSON, the status, lookup and unit summaries, name checks. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
 #include "basic/log.h"
@@ -286,6 +287,161 @@ static void test_json_modes_parse(void **state) {
         assert_int_equal(json_mode_from_string(NULL), -EINVAL);
 }
 
+static void test_table_leaves_json_only_columns_out_of_the_text(void **state) {
+        static const TableColumn cols[] = {
+                { "A", "a", false, false },
+                { "NOTE", "note", false, true },
+                { "B", "b", true, false },
+        };
+        _cleanup_(table_freep) Table *t = table_new(cols, ELEMENTSOF(cols));
+        _cleanup_free_ char *text = NULL, *json = NULL;
+
+        assert_int_equal(table_add_string(t, "x"), 0);
+        assert_int_equal(table_add_string(t, "a long note"), 0);
+        assert_int_equal(table_add_uint64(t, 12), 0);
+
+        text = format(t, true);
+        assert_string_equal(text,
+                            "A  B\n"
+                            "x 12\n");
+        json = to_json(t);
+        assert_string_equal(json, "[{\"a\":\"x\",\"note\":\"a long note\",\"b\":12}]");
+}
+
+static PesUnit unit_row(const char *unit, const char *triggers, const char *phase, const char *refusal,
+                        const char *active, const char *sub, bool here, uint64_t token) {
+        return (PesUnit) {
+                .unit = (char *) unit,
+                .triggers = (char *) triggers,
+                .phase = (char *) phase,
+                .refusal = (char *) refusal,
+                .active_state = (char *) active,
+                .sub_state = (char *) sub,
+                .here = here,
+                .token = token,
+        };
+}
+
+static void test_units_table_shows_tokens_held_here_and_lists_refusals_below(void **state) {
+        const PesUnit units[] = {
+                unit_row("billing.timer", "billing.service", "idle", "", "inactive", "dead", false, 0),
+                unit_row("report.service", "", "running", "", "active", "running", true, 65537),
+                unit_row("web.service", "", "refused", "no such unit on this host", "", "", false, 0),
+                unit_row("odd.service", "", "refused", "", "", "", false, 0),
+        };
+        _cleanup_(table_freep) Table *t = NULL;
+        _cleanup_free_ char *text = NULL, *json = NULL, *notes = NULL;
+
+        assert_int_equal(ctl_units_table(units, ELEMENTSOF(units), &t), 0);
+        text = format(t, true);
+        assert_string_equal(text,
+                            "UNIT           TRIGGERS        PHASE   ACTIVE   SUB     HERE TOKEN\n"
+                            "billing.timer  billing.service idle    inactive dead    no       -\n"
+                            "report.service -               running active   running yes  65537\n"
+                            "web.service    -               refused -        -       no       -\n"
+                            "odd.service    -               refused -        -       no       -\n");
+        json = to_json(t);
+        assert_non_null(strstr(json, "{\"unit\":\"web.service\",\"triggers\":\"\",\"phase\":\"refused\","
+                                     "\"active_state\":\"\",\"sub_state\":\"\",\"here\":false,\"token\":0,"
+                                     "\"refusal\":\"no such unit on this host\"}"));
+
+        assert_int_equal(ctl_units_refusals_format(units, ELEMENTSOF(units), &notes), 0);
+        assert_string_equal(notes,
+                            "web.service: refused: no such unit on this host\n"
+                            "odd.service: refused: no reason given\n");
+        free(notes);
+        assert_int_equal(ctl_units_refusals_format(units, 2, &notes), 0);
+        assert_string_equal(notes, "");
+}
+
+static void test_name_status_shows_owner_this_host_and_history_oldest_first(void **state) {
+        PesName owner = {
+                .name = (char *) "report.service", .owner = (char *) "beta", .token = 131074,
+                .state = (char *) "held", .lease_remaining = 2794 * USEC_PER_MSEC,
+        };
+        PesUnit unit = unit_row("report.service", "", "idle", "", "inactive", "dead", false, 0);
+        HistoryEntry history[] = {
+                { .realtime = UINT64_C(1700000000) * USEC_PER_SEC, .message = (char *) "Acquired report.service." },
+                { .realtime = UINT64_C(1700000061) * USEC_PER_SEC + 5, .message = (char *) "Lost it\n\033[2J" },
+        };
+        CtlNameStatus s = {
+                .name = "report.service", .owner = &owner, .unit = &unit,
+                .history = history, .n_history = ELEMENTSOF(history),
+        };
+        _cleanup_free_ char *text = NULL, *json = NULL;
+        json_t *j;
+
+        assert_int_equal(ctl_name_status_format(&s, &text), 0);
+        assert_string_equal(text,
+                            "    Name: report.service\n"
+                            "   Owner: beta\n"
+                            "   Token: 131074\n"
+                            "   State: held\n"
+                            "   Lease: 2.794s left\n"
+                            "   Phase: idle\n"
+                            "  Active: inactive (dead)\n"
+                            "\n"
+                            "Recent owner changes:\n"
+                            "2023-11-14 22:13:20  Acquired report.service.\n"
+                            "2023-11-14 22:14:21  Lost it\\x0a\\x1b[2J\n");
+
+        j = ctl_name_status_to_json(&s);
+        assert_non_null(j);
+        json = json_format(j, JSON_MODE_SHORT);
+        json_decref(j);
+        assert_string_equal(json,
+                            "{\"name\":\"report.service\",\"owner\":\"beta\",\"token\":131074,\"state\":\"held\","
+                            "\"lease_remaining_usec\":2794000,\"here\":{\"unit\":\"report.service\",\"triggers\":\"\","
+                            "\"phase\":\"idle\",\"refusal\":\"\",\"active_state\":\"inactive\",\"sub_state\":\"dead\","
+                            "\"holds\":false,\"token\":0},\"history\":[{\"realtime_usec\":1700000000000000,"
+                            "\"message\":\"Acquired report.service.\"},{\"realtime_usec\":1700000061000005,"
+                            "\"message\":\"Lost it\\n\\u001B[2J\"}]}");
+}
+
+static void test_name_status_without_owner_unit_or_history(void **state) {
+        PesUnit timer = unit_row("billing.timer", "billing.service", "refused", "", "", "", false, 0);
+        CtlNameStatus s = { .name = "billing.timer", .owner_error = "no voter knows it" };
+        _cleanup_free_ char *text = NULL, *json = NULL, *with_unit = NULL;
+        json_t *j;
+
+        assert_int_equal(ctl_name_status_format(&s, &text), 0);
+        assert_string_equal(text,
+                            "    Name: billing.timer\n"
+                            "   Owner: unknown (no voter knows it)\n"
+                            "   Phase: not supervised on this host\n"
+                            "\n"
+                            "Recent owner changes: no history in the journal\n");
+
+        j = ctl_name_status_to_json(&s);
+        assert_non_null(j);
+        json = json_format(j, JSON_MODE_SHORT);
+        json_decref(j);
+        assert_string_equal(json,
+                            "{\"name\":\"billing.timer\",\"owner\":null,\"token\":null,\"state\":null,"
+                            "\"lease_remaining_usec\":null,\"here\":null,\"history\":[]}");
+
+        s.unit = &timer;
+        assert_int_equal(ctl_name_status_format(&s, &with_unit), 0);
+        assert_string_equal(with_unit,
+                            "    Name: billing.timer\n"
+                            "Triggers: billing.service\n"
+                            "   Owner: unknown (no voter knows it)\n"
+                            "   Phase: refused: no reason given\n"
+                            "  Active: -\n"
+                            "\n"
+                            "Recent owner changes: no history in the journal\n");
+}
+
+static void test_holds_json_is_name_and_flag(void **state) {
+        json_t *j = ctl_holds_to_json("report.service", true);
+        _cleanup_free_ char *s = NULL;
+
+        assert_non_null(j);
+        s = json_format(j, JSON_MODE_SHORT);
+        json_decref(j);
+        assert_string_equal(s, "{\"name\":\"report.service\",\"holds\":true}");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_aligns_columns_under_a_header),
@@ -301,9 +457,17 @@ int main(void) {
                 cmocka_unit_test(test_acquired_json_carries_the_token_as_a_number),
                 cmocka_unit_test(test_name_validity),
                 cmocka_unit_test(test_json_modes_parse),
+                cmocka_unit_test(test_table_leaves_json_only_columns_out_of_the_text),
+                cmocka_unit_test(test_units_table_shows_tokens_held_here_and_lists_refusals_below),
+                cmocka_unit_test(test_name_status_shows_owner_this_host_and_history_oldest_first),
+                cmocka_unit_test(test_name_status_without_owner_unit_or_history),
+                cmocka_unit_test(test_holds_json_is_name_and_flag),
         };
 
         log_set_target(LOG_TARGET_CONSOLE);
         log_set_max_level(LOG_EMERG);
+        /* The history shows local time; the tests read it in UTC. */
+        setenv("TZ", "UTC", 1);
+        tzset();
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
