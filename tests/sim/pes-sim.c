@@ -23,6 +23,9 @@ static void help(void) {
                "  --steps M              steps per seed (default %" PRIu64 ")\n"
                "  --nodes K              hosts, 3–7 (default: chosen by each seed)\n"
                "  --names K              names (default: chosen by each seed)\n"
+               "  --timers tick|per-name the daemon's loop timer at node_next_deadline()\n"
+               "                         with node_tick() (default, as pesd), or one timer\n"
+               "                         per name re-armed by ARM_TIMER with node_timer()\n"
                "  --verbose              print every step's trace as it happens\n"
                "  --trace-lines N        trace records printed on a violation (default %u)\n"
                "  --expect-violation I   succeed only if some seed violates invariant I\n"
@@ -62,6 +65,7 @@ int main(int argc, char *argv[]) {
                 ARG_VERBOSE,
                 ARG_TRACE_LINES,
                 ARG_EXPECT,
+                ARG_TIMERS,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -74,6 +78,7 @@ int main(int argc, char *argv[]) {
                 { "verbose", no_argument, NULL, ARG_VERBOSE },
                 { "trace-lines", required_argument, NULL, ARG_TRACE_LINES },
                 { "expect-violation", required_argument, NULL, ARG_EXPECT },
+                { "timers", required_argument, NULL, ARG_TIMERS },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -134,6 +139,16 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_EXPECT:
                         expect = optarg;
+                        break;
+                case ARG_TIMERS:
+                        if (strcmp(optarg, "tick") == 0)
+                                p.timers = SIM_TIMERS_TICK;
+                        else if (strcmp(optarg, "per-name") == 0)
+                                p.timers = SIM_TIMERS_PER_NAME;
+                        else {
+                                fprintf(stderr, "pes-sim: --timers must be tick or per-name, not '%s'\n", optarg);
+                                return 2;
+                        }
                         break;
                 case ARG_HELP:
                         help();

@@ -29,6 +29,7 @@ typedef enum SimEventType {
         EV_CHAOS,       /* the fault and workload injector acts */
         EV_PHASE,       /* faults begin or heal */
         EV_HEAL,        /* a partition heals */
+        EV_TICK,        /* the daemon's one loop timer: node_tick() if the core's next deadline is due */
         _EV_MAX,
 } SimEventType;
 
@@ -131,6 +132,9 @@ typedef struct SimNode {
         SimUnit *units;
         uint64_t *timer_gen;       /* per name, and one more for the acceptor */
         uint64_t *timer_at;        /* the node-clock deadline last armed */
+        uint64_t tick_gen;         /* the loop timer (SIM_TIMERS_TICK) */
+        bool tick_pending;
+        uint64_t tick_deadline;    /* node clock */
 
         /* I4 bookkeeping per name: bp seen in this life, the highest ballot promised. */
         Ballot *bp_seen;

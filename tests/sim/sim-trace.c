@@ -21,6 +21,7 @@ const char *sim_event_to_string(SimEventType t) {
                 [EV_CHAOS] = "inject",
                 [EV_PHASE] = "phase",
                 [EV_HEAL] = "heal",
+                [EV_TICK] = "tick",
         };
 
         if ((unsigned) t >= _EV_MAX)

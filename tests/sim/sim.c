@@ -30,6 +30,8 @@
 #define FSYNC_MAX (5 * USEC_PER_MSEC)
 #define FSYNC_TAIL_MAX (60 * USEC_PER_MSEC)
 #define TIMER_LATENESS_MAX 500 /* non-fence timers only: fence timers are exact (DESIGN.md) */
+#define LOOP_TICK_MAX (500 * USEC_PER_MSEC) /* pesd re-arms its loop timer at least every H/2 */
+#define LOOP_LATENCY_MAX 100
 #define REPORT_DELAY_MIN 200
 #define REPORT_DELAY_MAX (3 * USEC_PER_MSEC)
 #define UNIT_START_MAX (300 * USEC_PER_MSEC)
@@ -126,6 +128,8 @@ static int schedule(Sim *s, uint64_t at, SimEventType type, unsigned node, int32
 /* ---- message pool ---- */
 
 static int msg_alloc(Sim *s, const PeerMsg *m, uint32_t *ret) {
+        /* m may point into the pool itself (a held reply), which growing it moves. */
+        PeerMsg copy = *m;
         uint32_t i;
 
         if (s->n_msg_free > 0)
@@ -147,7 +151,7 @@ static int msg_alloc(Sim *s, const PeerMsg *m, uint32_t *ret) {
                 }
                 i = (uint32_t) s->n_msgs++;
         }
-        s->msgs[i] = *m;
+        s->msgs[i] = copy;
         *ret = i;
         return 0;
 }
@@ -600,6 +604,14 @@ static int arm_timer(Sim *s, SimNode *n, int32_t name, uint64_t deadline, bool f
         uint64_t at = sim_true_at(n, deadline);
         TraceRec *tr;
 
+        tr = sim_trace_add(s, TRACE_ACTION, ACTION_ARM_TIMER, n->host, name);
+        tr->a = deadline;
+        tr->b = at;
+        tr->flags = fence;
+        /* The loop timer follows node_next_deadline() instead (see rearm_tick()). */
+        if (s->p.timers == SIM_TIMERS_TICK)
+                return 0;
+
         /* A normal timer may fire a little late (event-loop latency); fence timers are exact. */
         if (!fence)
                 at += sim_rng_range(&s->rng, 0, TIMER_LATENESS_MAX);
@@ -607,12 +619,27 @@ static int arm_timer(Sim *s, SimNode *n, int32_t name, uint64_t deadline, bool f
         /* One timer per name, re-armed by every ARM_TIMER, as an sd-event source is. */
         n->timer_gen[slot]++;
         n->timer_at[slot] = deadline;
-
-        tr = sim_trace_add(s, TRACE_ACTION, ACTION_ARM_TIMER, n->host, name);
-        tr->a = deadline;
-        tr->b = at;
-        tr->flags = fence;
         return schedule(s, at, EV_TIMER, n->host - 1, name, n->timer_gen[slot]);
+}
+
+/*
+ * pesd's one loop timer (src/daemon/manager.c rearm_timer()): at the core's next
+ * deadline, or H/2 from now at the latest; it fires with 1 µs accuracy, plus the
+ * loop's own latency.
+ */
+static int rearm_tick(Sim *s, SimNode *n) {
+        uint64_t now = node_now(s, n), d = node_next_deadline(n->core), at;
+
+        if (d == UINT64_MAX || d > now + LOOP_TICK_MAX)
+                d = now + LOOP_TICK_MAX;
+        /* An earlier wake-up already armed does: it finds nothing due and re-arms. */
+        if (n->tick_pending && n->tick_deadline <= d)
+                return 0;
+        at = sim_true_at(n, d) + sim_rng_range(&s->rng, 0, LOOP_LATENCY_MAX);
+        n->tick_gen++;
+        n->tick_pending = true;
+        n->tick_deadline = d;
+        return schedule(s, at, EV_TICK, n->host - 1, -1, n->tick_gen);
 }
 
 static int carry_out(Sim *s, SimNode *n) {
@@ -725,7 +752,11 @@ static int carry_out(Sim *s, SimNode *n) {
 
                 n->writer_free_at = at;
                 r = schedule(s, at, EV_SYNC, n->host - 1, -1, n->queued_gen);
+                if (r < 0)
+                        return r;
         }
+        if (s->p.timers == SIM_TIMERS_TICK && n->up && n->core)
+                r = rearm_tick(s, n);
         return r;
 }
 
@@ -750,6 +781,7 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         n->up = true;
         n->incarnation++;
         n->paused_until = 0;
+        n->tick_pending = false;
         sim_rng_seed(&n->core_rng_state, sim_rng_next(&s->rng));
         n->core_rng = (CoreRng) { .next = sim_rng_core_next, .userdata = &n->core_rng_state };
 
@@ -1166,6 +1198,9 @@ static void trace_event(Sim *s, const SimEvent *ev, const SimNode *n) {
         tr->a = n && n->up ? node_now(s, n) : 0;
 }
 
+/* handle() returns this for an event made moot (a re-armed timer, a crashed host's sync): not a step. */
+#define STALE 1
+
 static int handle(Sim *s, const SimEvent *ev) {
         SimNode *n = &s->nodes[ev->node];
         const char *name = ev->name >= 0 ? s->names[ev->name].name : "";
@@ -1176,7 +1211,7 @@ static int handle(Sim *s, const SimEvent *ev) {
         switch ((SimEventType) ev->type) {
         case EV_BOOT:
                 if (ev->life != n->life || n->up)
-                        return 0;
+                        return STALE;
                 trace_event(s, ev, n);
                 return node_boot(s, n, ev->gen != 0);
 
@@ -1210,7 +1245,7 @@ static int handle(Sim *s, const SimEvent *ev) {
                 unsigned slot = ev->name < 0 ? s->n_names : (unsigned) ev->name;
 
                 if (ev->life != n->life || !n->up || n->timer_gen[slot] != ev->gen)
-                        return 0;
+                        return STALE;
                 if (defer_if_paused(s, ev, n, &r))
                         return r;
                 trace_event(s, ev, n);
@@ -1220,9 +1255,27 @@ static int handle(Sim *s, const SimEvent *ev) {
                 return carry_out(s, n);
         }
 
+        case EV_TICK: {
+                uint64_t now;
+
+                if (ev->life != n->life || !n->up || n->tick_gen != ev->gen)
+                        return STALE;
+                if (defer_if_paused(s, ev, n, &r))
+                        return r;
+                n->tick_pending = false;
+                now = node_now(s, n);
+                if (node_next_deadline(n->core) <= now) {
+                        trace_event(s, ev, n);
+                        r = node_tick(n->core, now, &s->out);
+                        if (r < 0)
+                                return sim_fail(s, r, "node_tick", n, -1);
+                }
+                return carry_out(s, n);
+        }
+
         case EV_SYNC:
                 if (ev->life != n->life || !n->up)
-                        return 0;
+                        return STALE;
                 if (defer_if_paused(s, ev, n, &r))
                         return r;
                 trace_event(s, ev, n);
@@ -1231,17 +1284,17 @@ static int handle(Sim *s, const SimEvent *ev) {
         case EV_UNIT_DONE:
                 /* Units are systemd's: they go on while pesd is down. */
                 if (n->units[ev->name].gen != ev->gen)
-                        return 0;
+                        return STALE;
                 if (ev->arg == UNIT_PHASE_CONDITION)
                         return unit_condition(s, n, (unsigned) ev->name);
                 return unit_done(s, n, (unsigned) ev->name);
 
         case EV_UNIT_REPORT:
                 if (ev->life != n->life || !n->up || !n->guards[ev->name])
-                        return 0;
+                        return STALE;
                 /* "Stopped" means the cgroup is empty, re-checked when the report is handled. */
                 if (n->units[ev->name].state != UNIT_INACTIVE)
-                        return 0;
+                        return STALE;
                 if (defer_if_paused(s, ev, n, &r))
                         return r;
                 trace_event(s, ev, n);
@@ -1255,7 +1308,7 @@ static int handle(Sim *s, const SimEvent *ev) {
 
         case EV_CAMPAIGN:
                 if (ev->life != n->life || !n->up || !n->released[ev->name])
-                        return 0;
+                        return STALE;
                 if (defer_if_paused(s, ev, n, &r))
                         return r;
                 trace_event(s, ev, n);
@@ -1276,10 +1329,10 @@ static int handle(Sim *s, const SimEvent *ev) {
                 return phase_change(s);
 
         case EV_HEAL:
-                if (ev->gen == s->partition_gen && s->partitioned) {
-                        s->partitioned = false;
-                        sim_trace_add(s, TRACE_FAULT, FAULT_HEAL, 0, -1);
-                }
+                if (ev->gen != s->partition_gen || !s->partitioned)
+                        return STALE;
+                s->partitioned = false;
+                sim_trace_add(s, TRACE_FAULT, FAULT_HEAL, 0, -1);
                 return 0;
 
         default:
@@ -1490,10 +1543,12 @@ int sim_run(const SimParams *p, SimResult *ret) {
                 uint64_t before = s.trace_total;
 
                 s.now = ev.at;
-                s.step++;
                 r = handle(&s, &ev);
                 if (r < 0)
                         goto finish;
+                if (r == STALE)
+                        continue;
+                s.step++;
                 sim_check(&s);
                 if (p->verbose)
                         sim_trace_print_since(&s, s.p.log, before);

@@ -11,6 +11,16 @@
 #define SIM_NODES_MAX 7
 #define SIM_NAMES_MAX 1000
 
+/*
+ * How the simulated daemon runs the core's timers; node.h allows both. pesd keeps
+ * one loop timer at node_next_deadline() (at most H/2 ahead) and calls node_tick();
+ * the other way re-arms one timer per name at every ARM_TIMER and calls node_timer().
+ */
+typedef enum SimTimers {
+        SIM_TIMERS_TICK,
+        SIM_TIMERS_PER_NAME,
+} SimTimers;
+
 typedef struct SimParams {
         uint64_t seed;
         unsigned n_nodes;        /* 0: the seed chooses (3–7) */
@@ -20,6 +30,7 @@ typedef struct SimParams {
         unsigned trace_lines;    /* how many trace records to print on a violation */
         bool quiet_violation;    /* do not print the trace on a violation */
         const char *only;        /* stop only on this invariant ("I1"); count the others */
+        SimTimers timers;
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
