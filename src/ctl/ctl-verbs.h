@@ -31,8 +31,13 @@ typedef struct CtlArgs {
 /* Supervise is answered once systemd confirmed the unit (and disabled it if asked). */
 #define CTL_SUPERVISE_TIMEOUT_USEC (90 * USEC_PER_SEC)
 
-/* Move is answered once the new owner runs the unit; pesd gives up well before this. */
-#define CTL_MOVE_TIMEOUT_USEC (120 * USEC_PER_SEC)
+/*
+ * Move is answered once the new owner runs the unit, or with MoveFailed when pesd
+ * gives up after two leases, the stop budget and 5s. pesctl must never give up
+ * first: with the largest settings pesd takes (HeartbeatSec=60s, so a 3min lease,
+ * and StopSec=10min) that is 16min 5s.
+ */
+#define CTL_MOVE_TIMEOUT_USEC (20 * USEC_PER_MINUTE)
 
 /* The most journal entries "pesctl status NAME" shows. */
 #define CTL_HISTORY_MAX 10

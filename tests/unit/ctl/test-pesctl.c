@@ -12,7 +12,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <systemd/sd-bus.h>
 #include <systemd/sd-event.h>
@@ -29,6 +31,8 @@
 
 static const char *pesctl_path;
 static const char *pes_supervise_path;
+/* The bus pesctl is pointed at, when not the fake's. */
+static const char *bus_address_override;
 
 /* The fake pesd: answers from fixed tables and records what it was asked. */
 typedef struct Fake {
@@ -540,7 +544,7 @@ static void run_binary_with(Run *run, const char *binary, const char *trigger, R
                 sigprocmask(SIG_SETMASK, &none, NULL);
                 dup2(out[1], STDOUT_FILENO);
                 dup2(err[1], STDERR_FILENO);
-                setenv("DBUS_SYSTEM_BUS_ADDRESS", fake.address, 1);
+                setenv("DBUS_SYSTEM_BUS_ADDRESS", bus_address_override ?: fake.address, 1);
                 unsetenv("PAGER");
                 execv(binary, (char **) argv);
                 _exit(127);
@@ -928,6 +932,35 @@ static void test_holds_exits_1_within_a_second_when_pesd_never_answers(void **st
         assert_true(took < 2 * USEC_PER_SEC);
 }
 
+static void test_holds_exits_1_within_a_second_when_the_bus_never_answers(void **state) {
+        struct sockaddr_un sa = { .sun_family = AF_UNIX };
+        char address[160];
+        usec_t start, took;
+        int fd;
+        Run run;
+
+        /* A socket that accepts connections and never says a word: not even the
+         * authentication of the bus completes, so only pesctl's own deadline ends it. */
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/mute", fake.dir);
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        assert_int_equal(listen(fd, 8), 0);
+        snprintf(address, sizeof(address), "unix:path=%s", sa.sun_path);
+
+        bus_address_override = address;
+        start = now(CLOCK_MONOTONIC);
+        run_pesctl(&run, "holds", "report.service");
+        took = now(CLOCK_MONOTONIC) - start;
+        bus_address_override = NULL;
+        close(fd);
+        unlink(sa.sun_path);
+
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: pesd did not answer within 1s; not holding.\n");
+        assert_true(took < 2 * USEC_PER_SEC);
+}
+
 static void test_supervise_passes_the_settings_and_the_disable_flag(void **state) {
         Run run;
 
@@ -1221,6 +1254,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_holds_exits_1_on_errors_and_wrong_usage, reset_fake),
                 cmocka_unit_test_setup(test_holds_exits_1_when_pesd_is_not_on_the_bus, reset_fake),
                 cmocka_unit_test_setup(test_holds_exits_1_within_a_second_when_pesd_never_answers, reset_fake),
+                cmocka_unit_test_setup(test_holds_exits_1_within_a_second_when_the_bus_never_answers, reset_fake),
                 cmocka_unit_test_setup(test_supervise_passes_the_settings_and_the_disable_flag, reset_fake),
                 cmocka_unit_test_setup(test_pes_supervise_is_pesctl_supervise, reset_fake),
                 cmocka_unit_test_setup(test_supervise_says_why_pesd_refused, reset_fake),
