@@ -127,8 +127,7 @@ static int name_status(const CtlArgs *args, const char *name) {
                 /* A unit supervised here that was never held is known to no voter yet. */
                 s.owner_error = "no voter knows it";
                 unknown = true;
-        }
-        else if (sd_bus_error_has_name(&error, PES_ERROR_NO_QUORUM))
+        } else if (sd_bus_error_has_name(&error, PES_ERROR_NO_QUORUM))
                 s.owner_error = "no majority of the voters answered; --local shows this host's view";
         else
                 return ctl_log_bus_error(&error, r, "look up", name);
