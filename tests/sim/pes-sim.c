@@ -26,6 +26,8 @@ static void help(void) {
                "  --timers tick|per-name the daemon's loop timer at node_next_deadline()\n"
                "                         with node_tick() (default, as pesd), or one timer\n"
                "                         per name re-armed by ARM_TIMER with node_timer()\n"
+               "  --store serial|group   one fsync per loop turn (default, as pesd's store)\n"
+               "                         or group commit of every turn queued meanwhile\n"
                "  --verbose              print every step's trace as it happens\n"
                "  --trace-lines N        trace records printed on a violation (default %u)\n"
                "  --expect-violation I   succeed only if some seed violates invariant I\n"
@@ -66,6 +68,7 @@ int main(int argc, char *argv[]) {
                 ARG_TRACE_LINES,
                 ARG_EXPECT,
                 ARG_TIMERS,
+                ARG_STORE,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -79,6 +82,7 @@ int main(int argc, char *argv[]) {
                 { "trace-lines", required_argument, NULL, ARG_TRACE_LINES },
                 { "expect-violation", required_argument, NULL, ARG_EXPECT },
                 { "timers", required_argument, NULL, ARG_TIMERS },
+                { "store", required_argument, NULL, ARG_STORE },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -139,6 +143,16 @@ int main(int argc, char *argv[]) {
                         break;
                 case ARG_EXPECT:
                         expect = optarg;
+                        break;
+                case ARG_STORE:
+                        if (strcmp(optarg, "serial") == 0)
+                                p.store = SIM_STORE_SERIAL;
+                        else if (strcmp(optarg, "group") == 0)
+                                p.store = SIM_STORE_GROUP;
+                        else {
+                                fprintf(stderr, "pes-sim: --store must be serial or group, not '%s'\n", optarg);
+                                return 2;
+                        }
                         break;
                 case ARG_TIMERS:
                         if (strcmp(optarg, "tick") == 0)

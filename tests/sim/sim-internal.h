@@ -41,7 +41,7 @@ typedef struct SimEvent {
         int32_t name;  /* index, or -1 */
         uint64_t life; /* the node's life it belongs to (crashes make it stale) */
         uint64_t gen;  /* timer, unit, batch or partition generation */
-        uint32_t msg;  /* EV_DELIVER: slot in the message pool */
+        uint32_t msg;  /* EV_DELIVER: the packet */
         uint32_t arg;
 } SimEvent;
 
@@ -83,6 +83,7 @@ typedef struct SimWrite {
 
 typedef struct SimBatch {
         uint64_t gen;
+        uint64_t group; /* the commit (one fsync) it is part of */
         SimWrite *writes;
         size_t n_writes, allocated;
 } SimBatch;
@@ -91,8 +92,19 @@ typedef struct SimBatch {
 typedef struct SimHeld {
         uint64_t wait_gen;
         uint16_t to;
-        uint32_t msg; /* slot in the message pool */
+        PeerMsg msg;
 } SimHeld;
+
+/*
+ * What one loop turn of a host sends to one peer: one HTTP request of pesd's
+ * (src/daemon/peers.c batches per peer), delayed, lost, duplicated or cut as a
+ * whole, and handled by the receiver as one loop turn.
+ */
+typedef struct SimPacket {
+        uint16_t from, to; /* host ids */
+        PeerMsg *msgs;
+        size_t n, allocated;
+} SimPacket;
 
 typedef struct SimNode {
         uint16_t host;       /* host id = index + 1 */
@@ -119,6 +131,9 @@ typedef struct SimNode {
         bool ever_init;            /* the cluster was initialised on this host once */
         uint64_t queued_gen, synced_gen;
         uint64_t writer_free_at;   /* the writer thread's last commit (true time) */
+        uint64_t groups;           /* commits scheduled so far */
+        uint64_t open_group;       /* a commit not yet begun that later turns may join (0: none) */
+        uint64_t open_group_start;
         SimBatch *batches;         /* queued, not yet synced, oldest first */
         size_t n_batches, allocated_batches;
         SimHeld *held;
@@ -203,7 +218,6 @@ typedef enum SimFault {
 #define SEND_DROPPED_PARTITION 2u
 #define SEND_HELD 4u
 #define SEND_DUPLICATED 8u
-#define SEND_RELEASED 16u
 #define SEND_DROPPED_DOWN 32u
 
 typedef struct TraceRec {
@@ -229,10 +243,11 @@ typedef struct Sim {
         SimEvent *heap;
         size_t n_heap, allocated_heap;
 
-        /* Message pool with a free list. */
-        PeerMsg *msgs;
-        uint32_t *msg_free;
-        size_t n_msgs, n_msg_free, allocated_msgs;
+        /* Packet pool with a free list, and the packets the acting host's turn fills. */
+        SimPacket *packets;
+        uint32_t *packet_free;
+        size_t n_packets, n_packet_free, allocated_packets;
+        uint32_t outbox[SIM_NODES_MAX];
 
         VoterConfig config;
         unsigned n_nodes, n_voters, n_names;

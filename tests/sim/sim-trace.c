@@ -175,8 +175,7 @@ void sim_trace_format(const Sim *s, const TraceRec *r, char *buf, size_t size) {
                         r->flags & SEND_DROPPED_LOSS ? " LOST" :
                         r->flags & SEND_DROPPED_PARTITION ? " CUT (partition)" :
                         r->flags & SEND_DROPPED_DOWN ? " DROPPED (peer down)" :
-                        r->flags & SEND_HELD ? " held until sync" :
-                        r->flags & SEND_RELEASED ? " leaves after sync" : "";
+                        r->flags & SEND_HELD ? " held until sync" : "";
 
                 k = snprintf(buf, size, "n%u  -> %s to n%u %s%s%s ", r->node, msg_type_to_string((MsgType) r->sub),
                              r->peer, name_of(s, r->name), what, r->flags & SEND_DUPLICATED ? " (duplicated)" : "");

@@ -125,39 +125,59 @@ static int schedule(Sim *s, uint64_t at, SimEventType type, unsigned node, int32
         });
 }
 
-/* ---- message pool ---- */
+/* ---- packet pool ---- */
 
-static int msg_alloc(Sim *s, const PeerMsg *m, uint32_t *ret) {
-        /* m may point into the pool itself (a held reply), which growing it moves. */
-        PeerMsg copy = *m;
+#define NO_PACKET UINT32_MAX
+
+static int packet_alloc(Sim *s, uint16_t from, uint16_t to, uint32_t *ret) {
         uint32_t i;
 
-        if (s->n_msg_free > 0)
-                i = s->msg_free[--s->n_msg_free];
+        if (s->n_packet_free > 0)
+                i = s->packet_free[--s->n_packet_free];
         else {
-                if (s->n_msgs >= s->allocated_msgs) {
-                        size_t k = s->allocated_msgs ? s->allocated_msgs * 2 : 256;
-                        PeerMsg *p = realloc(s->msgs, k * sizeof(PeerMsg));
+                if (s->n_packets >= s->allocated_packets) {
+                        size_t k = s->allocated_packets ? s->allocated_packets * 2 : 256;
+                        SimPacket *p = realloc(s->packets, k * sizeof(SimPacket));
                         uint32_t *f;
 
                         if (!p)
                                 return -ENOMEM;
-                        s->msgs = p;
-                        f = realloc(s->msg_free, k * sizeof(uint32_t));
+                        s->packets = p;
+                        f = realloc(s->packet_free, k * sizeof(uint32_t));
                         if (!f)
                                 return -ENOMEM;
-                        s->msg_free = f;
-                        s->allocated_msgs = k;
+                        s->packet_free = f;
+                        s->allocated_packets = k;
                 }
-                i = (uint32_t) s->n_msgs++;
+                i = (uint32_t) s->n_packets++;
+                s->packets[i] = (SimPacket) {};
         }
-        s->msgs[i] = copy;
+        s->packets[i].from = from;
+        s->packets[i].to = to;
+        s->packets[i].n = 0;
         *ret = i;
         return 0;
 }
 
-static void msg_release(Sim *s, uint32_t i) {
-        s->msg_free[s->n_msg_free++] = i;
+static int packet_add(Sim *s, uint32_t i, const PeerMsg *m) {
+        SimPacket *p = &s->packets[i];
+
+        if (p->n >= p->allocated) {
+                size_t k = p->allocated ? p->allocated * 2 : 8;
+                PeerMsg *q = realloc(p->msgs, k * sizeof(PeerMsg));
+
+                if (!q)
+                        return -ENOMEM;
+                p->msgs = q;
+                p->allocated = k;
+        }
+        p->msgs[p->n++] = *m;
+        return 0;
+}
+
+static void packet_release(Sim *s, uint32_t i) {
+        s->packets[i].n = 0;
+        s->packet_free[s->n_packet_free++] = i;
 }
 
 /* ---- clocks ---- */
@@ -253,57 +273,91 @@ static bool cut(const Sim *s, const SimNode *a, const SimNode *b) {
         return s->partitioned && a != b && a->group != b->group;
 }
 
-/* A message leaves node `from` now (a reply held for a sync leaves when the sync completes). */
-static int net_send(Sim *s, SimNode *from, uint16_t to_host, const PeerMsg *m, uint32_t flags) {
-        int32_t name = m->name[0] ? sim_name_index(s, m->name) : -1;
-        SimNode *to = host_node(s, to_host);
-        unsigned copies = 1;
-        TraceRec *tr;
+static void trace_packet(Sim *s, uint32_t i, uint32_t flags, uint64_t delay) {
+        const SimPacket *p = &s->packets[i];
+
+        for (size_t k = 0; k < p->n; k++) {
+                const PeerMsg *m = &p->msgs[k];
+                TraceRec *tr = sim_trace_add(s, TRACE_SEND, m->type, p->from, m->name[0] ? sim_name_index(s, m->name) : -1);
+
+                tr->peer = p->to;
+                tr->flags = flags;
+                sim_trace_msg(tr, m, delay);
+        }
+}
+
+/* A message leaves host n now: it joins this turn's packet to its destination. */
+static int queue_send(Sim *s, SimNode *n, uint16_t to_host, const PeerMsg *m) {
+        uint32_t *slot;
         int r;
 
-        if (!to) {
-                sim_violation(s, "I0", "n%u sent %s to unknown host %u", from->host, msg_type_to_string(m->type), to_host);
+        if (!host_node(s, to_host)) {
+                sim_violation(s, "I0", "n%u sent %s to unknown host %u", n->host, msg_type_to_string(m->type), to_host);
                 return 0;
         }
-
         s->res->messages++;
-        sim_check_sent(s, from, m);
+        sim_check_sent(s, n, m);
 
-        if (to != from) {
-                if (cut(s, from, to))
-                        flags |= SEND_DROPPED_PARTITION;
-                else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->loss_ppm))
-                        flags |= SEND_DROPPED_LOSS;
-                else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->dup_ppm)) {
-                        flags |= SEND_DUPLICATED;
-                        copies = 2;
-                }
-        }
-
-        tr = sim_trace_add(s, TRACE_SEND, m->type, from->host, name);
-        tr->peer = to_host;
-        tr->flags = flags;
-        if (flags & (SEND_DROPPED_PARTITION | SEND_DROPPED_LOSS)) {
-                sim_trace_msg(tr, m, 0);
-                return 0;
-        }
-
-        for (unsigned c = 0; c < copies; c++) {
-                /* Loopback is delivered after this turn, never lost, never cut. */
-                uint64_t delay = to == from ? 0 : net_delay(s, from, to);
-                uint32_t slot;
-
-                if (c == 0)
-                        sim_trace_msg(tr, m, delay);
-                r = msg_alloc(s, m, &slot);
+        slot = &s->outbox[to_host - 1];
+        if (*slot == NO_PACKET) {
+                r = packet_alloc(s, n->host, to_host, slot);
                 if (r < 0)
                         return r;
+        }
+        return packet_add(s, *slot, m);
+}
+
+/* The turn is over: each packet goes on the wire (loopback: handled right after this turn). */
+static int flush_outbox(Sim *s, SimNode *from) {
+        for (unsigned k = 0; k < s->n_nodes; k++) {
+                uint32_t i = s->outbox[k], dup;
+                SimNode *to = &s->nodes[k];
+                uint32_t flags = 0;
+                uint64_t delay;
+                int r;
+
+                if (i == NO_PACKET)
+                        continue;
+                s->outbox[k] = NO_PACKET;
+
+                if (to != from) {
+                        if (cut(s, from, to))
+                                flags |= SEND_DROPPED_PARTITION;
+                        else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->loss_ppm))
+                                flags |= SEND_DROPPED_LOSS;
+                        else if (sim_rng_chance(&s->rng, s->calm ? 0 : s->dup_ppm))
+                                flags |= SEND_DUPLICATED;
+                }
+                if (flags & (SEND_DROPPED_PARTITION | SEND_DROPPED_LOSS)) {
+                        trace_packet(s, i, flags, 0);
+                        packet_release(s, i);
+                        continue;
+                }
+
+                delay = to == from ? 0 : net_delay(s, from, to);
+                trace_packet(s, i, flags, delay);
+                if (flags & SEND_DUPLICATED) {
+                        /* The same request delivered twice, the copy on its own schedule. */
+                        r = packet_alloc(s, from->host, to->host, &dup);
+                        for (size_t m = 0; r >= 0 && m < s->packets[i].n; m++)
+                                r = packet_add(s, dup, &s->packets[i].msgs[m]);
+                        if (r >= 0)
+                                r = heap_push(s, (SimEvent) {
+                                        .at = s->now + net_delay(s, from, to),
+                                        .type = EV_DELIVER,
+                                        .node = (uint16_t) k,
+                                        .name = -1,
+                                        .msg = dup,
+                                });
+                        if (r < 0)
+                                return r;
+                }
                 r = heap_push(s, (SimEvent) {
                         .at = s->now + delay,
                         .type = EV_DELIVER,
-                        .node = (uint16_t) (to->host - 1),
-                        .name = name,
-                        .msg = slot,
+                        .node = (uint16_t) k,
+                        .name = -1,
+                        .msg = i,
                 });
                 if (r < 0)
                         return r;
@@ -350,16 +404,13 @@ static void batches_drop(Sim *s, SimNode *n) {
         for (size_t i = 0; i < n->n_batches; i++)
                 free(n->batches[i].writes);
         n->n_batches = 0;
-        for (size_t i = 0; i < n->n_held; i++)
-                msg_release(s, n->held[i].msg);
         n->n_held = 0;
+        n->open_group = 0;
         n->queued_gen = n->synced_gen;
 }
 
 static int hold(Sim *s, SimNode *n, uint16_t to, const PeerMsg *m) {
-        uint32_t slot;
         TraceRec *tr;
-        int r;
 
         if (n->n_held >= n->allocated_held) {
                 size_t k = n->allocated_held ? n->allocated_held * 2 : 16;
@@ -370,10 +421,7 @@ static int hold(Sim *s, SimNode *n, uint16_t to, const PeerMsg *m) {
                 n->held = h;
                 n->allocated_held = k;
         }
-        r = msg_alloc(s, m, &slot);
-        if (r < 0)
-                return r;
-        n->held[n->n_held++] = (SimHeld) { .wait_gen = n->queued_gen, .to = to, .msg = slot };
+        n->held[n->n_held++] = (SimHeld) { .wait_gen = n->queued_gen, .to = to, .msg = *m };
 
         tr = sim_trace_add(s, TRACE_SEND, m->type, n->host, m->name[0] ? sim_name_index(s, m->name) : -1);
         tr->peer = to;
@@ -382,15 +430,19 @@ static int hold(Sim *s, SimNode *n, uint16_t to, const PeerMsg *m) {
         return 0;
 }
 
-/* The writer thread finished a batch: it is durable now, and the replies waiting for it leave. */
-static int sync_done(Sim *s, SimNode *n, uint64_t gen) {
+/* The writer thread finished a commit: its batches are durable now, and the replies waiting for them leave. */
+static int sync_done(Sim *s, SimNode *n, uint64_t group) {
         SimBatch *b;
         size_t k = 0;
         int r;
 
-        if (n->n_batches == 0 || n->batches[0].gen != gen)
+        if (n->n_batches == 0 || n->batches[0].group != group)
                 return sim_fail(s, -EPROTO, "sync order", n, -1);
+        if (n->open_group == group)
+                n->open_group = 0;
 
+        /* Every batch of the commit, oldest first. */
+        while (n->n_batches > 0 && n->batches[0].group == group) {
         b = &n->batches[0];
         for (size_t i = 0; i < b->n_writes; i++) {
                 const SimWrite *w = &b->writes[i];
@@ -407,24 +459,23 @@ static int sync_done(Sim *s, SimNode *n, uint64_t gen) {
                                       n->durable[w->name].bp.counter, n->durable[w->name].bp.host);
                 n->durable[w->name] = (SimDurable) { .has = true, .bp = w->bp, .v = w->v };
         }
+        n->synced_gen = b->gen;
         free(b->writes);
         memmove(n->batches, n->batches + 1, (n->n_batches - 1) * sizeof(SimBatch));
         n->n_batches--;
-        n->synced_gen = gen;
+        }
 
         while (k < n->n_held && n->held[k].wait_gen <= n->synced_gen) {
-                SimHeld h = n->held[k++];
-
-                r = net_send(s, n, h.to, &s->msgs[h.msg], SEND_RELEASED);
-                msg_release(s, h.msg);
+                r = queue_send(s, n, n->held[k].to, &n->held[k].msg);
                 if (r < 0)
                         return r;
+                k++;
         }
         if (k > 0) {
                 memmove(n->held, n->held + k, (n->n_held - k) * sizeof(SimHeld));
                 n->n_held -= k;
         }
-        return 0;
+        return flush_outbox(s, n);
 }
 
 /* ---- units ---- */
@@ -597,6 +648,32 @@ static int unit_done(Sim *s, SimNode *n, unsigned name) {
         }
 }
 
+/*
+ * The loop turn's writes go to the writer thread, which commits in order. With
+ * SIM_STORE_SERIAL (pesd's store.c) each turn is one transaction and one fsync;
+ * with SIM_STORE_GROUP a turn joins the next commit if that has not begun yet.
+ */
+static int commit(Sim *s, SimNode *n, SimBatch *batch) {
+        uint64_t d, start;
+
+        if (s->p.store == SIM_STORE_GROUP && n->open_group != 0 && s->now < n->open_group_start) {
+                batch->group = n->open_group;
+                return 0;
+        }
+
+        d = sim_rng_chance(&s->rng, 20000) ?
+                sim_rng_range(&s->rng, FSYNC_MAX, FSYNC_TAIL_MAX) :
+                sim_rng_range(&s->rng, FSYNC_MIN, FSYNC_MAX);
+        start = n->writer_free_at > s->now ? n->writer_free_at : s->now;
+        batch->group = ++n->groups;
+        n->writer_free_at = start + d;
+        if (start > s->now) {
+                n->open_group = batch->group;
+                n->open_group_start = start;
+        }
+        return schedule(s, n->writer_free_at, EV_SYNC, n->host - 1, -1, batch->group);
+}
+
 /* ---- carrying out the core's actions ---- */
 
 static int arm_timer(Sim *s, SimNode *n, int32_t name, uint64_t deadline, bool fence) {
@@ -661,7 +738,7 @@ static int carry_out(Sim *s, SimNode *n) {
                         if (a->send.after_persist && n->queued_gen > n->synced_gen)
                                 r = hold(s, n, a->send.to, &a->send.msg);
                         else
-                                r = net_send(s, n, a->send.to, &a->send.msg, 0);
+                                r = queue_send(s, n, a->send.to, &a->send.msg);
                         break;
 
                 case ACTION_PERSIST:
@@ -740,21 +817,15 @@ static int carry_out(Sim *s, SimNode *n) {
                 }
         }
         action_list_clear(&s->out);
+        if (r >= 0)
+                r = flush_outbox(s, n);
         if (r < 0)
                 return r;
 
-        if (batch) {
-                /* One write transaction per loop turn, on a writer thread that commits in order. */
-                uint64_t d = sim_rng_chance(&s->rng, 20000) ?
-                        sim_rng_range(&s->rng, FSYNC_MAX, FSYNC_TAIL_MAX) :
-                        sim_rng_range(&s->rng, FSYNC_MIN, FSYNC_MAX);
-                uint64_t at = (n->writer_free_at > s->now ? n->writer_free_at : s->now) + d;
-
-                n->writer_free_at = at;
-                r = schedule(s, at, EV_SYNC, n->host - 1, -1, n->queued_gen);
-                if (r < 0)
-                        return r;
-        }
+        if (batch)
+                r = commit(s, n, batch);
+        if (r < 0)
+                return r;
         if (s->p.timers == SIM_TIMERS_TICK && n->up && n->core)
                 r = rearm_tick(s, n);
         return r;
@@ -1216,28 +1287,33 @@ static int handle(Sim *s, const SimEvent *ev) {
                 return node_boot(s, n, ev->gen != 0);
 
         case EV_DELIVER: {
-                const PeerMsg *m = &s->msgs[ev->msg];
-                TraceRec *tr;
+                uint32_t i = ev->msg;
 
-                /* A partition cuts what is sent across it; what was already on the wire arrives. */
                 if (!n->up) {
-                        tr = sim_trace_add(s, TRACE_SEND, m->type, m->from, ev->name);
-                        tr->peer = n->host;
-                        tr->flags = SEND_DROPPED_DOWN;
-                        sim_trace_msg(tr, m, 0);
-                        msg_release(s, ev->msg);
+                        trace_packet(s, i, SEND_DROPPED_DOWN, 0);
+                        packet_release(s, i);
                         return 0;
                 }
                 if (defer_if_paused(s, ev, n, &r))
                         return r;
-                tr = sim_trace_add(s, TRACE_EVENT, EV_DELIVER, n->host, ev->name);
-                tr->peer = m->from;
-                tr->flags = m->type;
-                sim_trace_msg(tr, m, m->remaining_usec);
-                r = node_receive(n->core, m, node_now(s, n), &s->out);
-                msg_release(s, ev->msg);
-                if (r < 0)
-                        return sim_fail(s, r, "node_receive", n, ev->name);
+                /* One request from a peer: every message of it in one loop turn. */
+                for (size_t k = 0; k < s->packets[i].n; k++) {
+                        const PeerMsg *m = &s->packets[i].msgs[k];
+                        int32_t idx = m->name[0] ? sim_name_index(s, m->name) : -1;
+                        TraceRec *tr;
+
+                        mark_dirty(s, idx);
+                        tr = sim_trace_add(s, TRACE_EVENT, EV_DELIVER, n->host, idx);
+                        tr->peer = m->from;
+                        tr->flags = m->type;
+                        sim_trace_msg(tr, m, m->remaining_usec);
+                        r = node_receive(n->core, m, node_now(s, n), &s->out);
+                        if (r < 0) {
+                                packet_release(s, i);
+                                return sim_fail(s, r, "node_receive", n, idx);
+                        }
+                }
+                packet_release(s, i);
                 return carry_out(s, n);
         }
 
@@ -1509,8 +1585,10 @@ static void teardown(Sim *s) {
         }
         free(s->names);
         free(s->heap);
-        free(s->msgs);
-        free(s->msg_free);
+        for (size_t i = 0; i < s->n_packets; i++)
+                free(s->packets[i].msgs);
+        free(s->packets);
+        free(s->packet_free);
         action_list_done(&s->out);
         sim_trace_done(s);
 }
@@ -1528,6 +1606,8 @@ int sim_run(const SimParams *p, SimResult *ret) {
         if (!s.p.log)
                 s.p.log = stderr;
         s.res = ret;
+        for (unsigned i = 0; i < SIM_NODES_MAX; i++)
+                s.outbox[i] = NO_PACKET;
         sim_rng_seed(&s.rng, p->seed);
         action_list_init(&s.out);
 

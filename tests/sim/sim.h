@@ -21,6 +21,16 @@ typedef enum SimTimers {
         SIM_TIMERS_PER_NAME,
 } SimTimers;
 
+/*
+ * How the simulated daemon's writer thread commits. pesd (src/daemon/store.c)
+ * commits each loop turn's writes as its own transaction, one fsync each; with
+ * group commit, everything queued while the writer was busy goes in one.
+ */
+typedef enum SimStore {
+        SIM_STORE_SERIAL,
+        SIM_STORE_GROUP,
+} SimStore;
+
 typedef struct SimParams {
         uint64_t seed;
         unsigned n_nodes;        /* 0: the seed chooses (3–7) */
@@ -31,6 +41,7 @@ typedef struct SimParams {
         bool quiet_violation;    /* do not print the trace on a violation */
         const char *only;        /* stop only on this invariant ("I1"); count the others */
         SimTimers timers;
+        SimStore store;
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
