@@ -801,7 +801,20 @@ static int carry_out(Sim *s, SimNode *n) {
                         tr->c = a->notify.reason;
                         if (name < 0)
                                 break;
-                        if (a->notify.kind == NOTIFY_ACQUIRED) {
+                        if (a->notify.kind == NOTIFY_OWNER && a->notify.value_kind == VALUE_FREE) {
+                                /*
+                                 * As pesd does (manager.c do_notify()): the local acceptor
+                                 * took a release, so a candidate here waiting out the old
+                                 * claim tries now. It appends no ARM_TIMER, so a per-name
+                                 * timer is re-armed for now by hand.
+                                 */
+                                int k = node_claim_cleared(n->core, a->name, node_now(s, n));
+
+                                if (k < 0)
+                                        r = sim_fail(s, k, "node_claim_cleared", n, name);
+                                else if (k > 0 && s->p.timers == SIM_TIMERS_PER_NAME)
+                                        r = arm_timer(s, n, name, node_now(s, n), false);
+                        } else if (a->notify.kind == NOTIFY_ACQUIRED) {
                                 s->res->tenures++;
                                 sim_check_acquired(s, n, (unsigned) name, a->notify.token);
                         } else if (a->notify.kind == NOTIFY_LOST) {
