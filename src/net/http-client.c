@@ -626,7 +626,8 @@ int http_client_send(HttpClient *c, uint16_t host, const char *path, const WireH
                 return e;
         }
 
-        e = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, r->deadline, 0, on_deadline, r);
+        /* Accuracy 1 ms: sd-event's default (0) lets a timer fire up to 250 ms late. */
+        e = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, r->deadline, USEC_PER_MSEC, on_deadline, r);
         if (e < 0) {
                 request_free(r);
                 return net_error_set(err, e, "cannot arm the deadline: %s", strerror(-e));
@@ -761,7 +762,9 @@ int http_client_new(HttpClient **ret, sd_event *e, const HttpClientConfig *confi
             curl_multi_setopt(c->multi, CURLMOPT_TIMERDATA, c) != CURLM_OK)
                 return net_error_set(err, -EIO, "cannot set up the curl multi handle");
 
-        r = sd_event_add_time_relative(e, &c->curl_timer, CLOCK_MONOTONIC, 0, 0, on_curl_timer, c);
+        /* curl's timeouts are often "now"; the default accuracy (0 means 250 ms) would
+         * stall every transfer by up to a quarter second. */
+        r = sd_event_add_time_relative(e, &c->curl_timer, CLOCK_MONOTONIC, 0, 1, on_curl_timer, c);
         if (r >= 0)
                 r = sd_event_source_set_enabled(c->curl_timer, SD_EVENT_OFF);
         if (r >= 0)
