@@ -35,7 +35,8 @@ struct Request {
 
         char *path;
         WireHeader header;
-        json_t *msgs;
+        char *msgs;              /* the encoded "msgs" array, until the request leaves */
+        size_t msgs_size;
         HttpClientCallback callback;
         void *userdata;
         usec_t started, deadline;
@@ -145,7 +146,7 @@ static void request_free(Request *r) {
         }
         curl_slist_free_all(r->headers);
         sd_event_source_disable_unref(r->timer);
-        json_decref(r->msgs);
+        free(r->msgs);
         wire_batch_done(&r->batch);
         free(r->path);
         free(r->body);
@@ -505,9 +506,9 @@ static int request_start(HttpClient *c, Request *r) {
         r->header.version = WIRE_PROTOCOL_VERSION;
         r->header.cluster_id = c->cluster_id;
         r->header.seq = ++c->seq;
-        if (wire_batch_dump(&r->header, r->msgs, &r->body, &r->body_size, &err) < 0)
+        if (wire_batch_dump(&r->header, r->msgs, r->msgs_size, &r->body, &r->body_size, &err) < 0)
                 return net_error_set(&r->error_text, -EINVAL, "%s", err.text);
-        json_decref(r->msgs);
+        free(r->msgs);
         r->msgs = NULL;
 
         if (auth_sign_request(&c->key, "POST", r->path, r->body, r->body_size, r->signature) < 0)
@@ -620,7 +621,7 @@ int http_client_send(HttpClient *c, uint16_t host, const char *path, const WireH
                 return net_error_set(err, -ENOMEM, "out of memory");
         }
 
-        e = wire_msgs_build(h, msgs, n_msgs, &r->msgs, err);
+        e = wire_msgs_build(h, msgs, n_msgs, &r->msgs, &r->msgs_size, err);
         if (e < 0) {
                 request_free(r);
                 return e;

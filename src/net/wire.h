@@ -6,8 +6,6 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 #include "core/msg.h"
 #include "net/net-error.h"
 
@@ -16,7 +14,7 @@
  *
  *   {"version":1,"cluster":"00c0ffee00c0ffee","voters":"1f2e3d4c5b6a7988",
  *    "from":2,"incarnation":7,"epoch":{"n":1,"hash":"0123456789abcdef"},"seq":42,
- *    "msgs":[{"type":"prepare","round":5,"name":"report.service",
+ *    "init":true,"msgs":[{"type":"prepare","round":5,"name":"report.service",
  *             "ballot":{"counter":3,"host":2}}, ...]}
  *
  * The sender's host id, incarnation and epoch travel once, in the header; each message
@@ -82,11 +80,13 @@ int wire_batch_encode(const WireHeader *h, const PeerMsg *msgs, size_t n_msgs,
  * The two halves of wire_batch_encode(), for a sender that validates and converts its
  * messages when it queues them but stamps the header (and its anti-replay sequence
  * number) only when the request actually leaves: wire_msgs_build() checks the messages
- * against h and returns a new JSON array; wire_batch_dump() wraps such an array (not
- * consumed) in the header and serialises it.
+ * against h and returns the JSON text of the "msgs" array (malloc'd, *ret_size bytes);
+ * wire_batch_dump() wraps such a text, which it takes as is, in the header.
  */
-int wire_msgs_build(const WireHeader *h, const PeerMsg *msgs, size_t n_msgs, json_t **ret, NetError *err);
-int wire_batch_dump(const WireHeader *h, json_t *msgs, char **ret, size_t *ret_size, NetError *err);
+int wire_msgs_build(const WireHeader *h, const PeerMsg *msgs, size_t n_msgs, char **ret, size_t *ret_size,
+                    NetError *err);
+int wire_batch_dump(const WireHeader *h, const char *msgs, size_t msgs_size, char **ret, size_t *ret_size,
+                    NetError *err);
 
 /* Decodes a batch from data (size bytes, need not be NUL-terminated). Returns 0 and
  * fills *ret, or -EBADMSG (malformed) / -EPROTONOSUPPORT (another protocol version)

@@ -180,6 +180,29 @@ static void test_fields_outside_the_type_decode_as_zero(void **state) {
         wire_batch_done(&b);
 }
 
+/* systemd escapes unit names with backslashes ("a\x2db.service"); a quote is printable
+ * too. Both must be escaped by the encoder and come back unchanged. */
+static void test_names_with_backslash_and_quote_round_trip(void **state) {
+        static const char *const names[] = { "a\\x2db.service", "we\"ird", "\\", "\"", "x\\\"\\y" };
+        WireHeader h = test_header();
+        WireBatch b = WIRE_BATCH_NULL;
+        PeerMsg m[5];
+        char *buf;
+        size_t size;
+
+        for (unsigned i = 0; i < 5; i++) {
+                m[i] = full_msg(&h, MSG_READ, i);
+                strcpy(m[i].name, names[i]);
+        }
+        assert_int_equal(wire_batch_encode(&h, m, 5, &buf, &size, NULL), 0);
+        assert_non_null(memmem(buf, size, "\"a\\\\x2db.service\"", 17));
+        assert_int_equal(wire_batch_decode(buf, size, &b, NULL), 0);
+        for (unsigned i = 0; i < 5; i++)
+                assert_string_equal(b.msgs[i].name, names[i]);
+        wire_batch_done(&b);
+        free(buf);
+}
+
 static void test_empty_and_full_batches_round_trip(void **state) {
         WireHeader h = test_header();
         WireBatch b = WIRE_BATCH_NULL;
@@ -464,6 +487,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_type_round_trips),
                 cmocka_unit_test(test_fields_outside_the_type_decode_as_zero),
+                cmocka_unit_test(test_names_with_backslash_and_quote_round_trip),
                 cmocka_unit_test(test_empty_and_full_batches_round_trip),
                 cmocka_unit_test(test_encode_refuses_what_cannot_travel),
                 cmocka_unit_test(test_decode_rejects_and_names_the_field),
