@@ -805,6 +805,110 @@ static void test_half_open_client_does_not_stall_the_loop(void **state) {
         endpoint_stop(&b);
 }
 
+static int connect_to(uint16_t port) {
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK),
+                                  .sin_port = htons(port) };
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof(sa)), 0);
+        return fd;
+}
+
+static void test_per_ip_connection_limit(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        HttpServerConfig sc = HTTP_SERVER_CONFIG_INIT;
+        Endpoint a, b;
+        Outcome refused = {}, served = {};
+        int idle[3];
+
+        sc.per_ip_limit = 3;
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, &sc, NULL);
+        endpoint_connect(&a, &b);
+
+        /* Three idle connections from 127.0.0.1 use up its share. */
+        for (unsigned i = 0; i < 3; i++)
+                idle[i] = connect_to(http_server_get_port(b.server));
+        send_batch(&a, 2, MSG_READ, 1, 1, USEC_PER_SEC, &refused);
+        run_until(e, outcome_done, &refused, USEC_PER_SEC, "the request over the limit");
+        assert_true(refused.error < 0);
+        assert_int_not_equal(refused.error, -ETIMEDOUT);
+        assert_int_equal(b.handled, 0);
+
+        /* Once they go, the same address is served again. */
+        for (unsigned i = 0; i < 3; i++)
+                close(idle[i]);
+        send_batch(&a, 2, MSG_READ, 1, 1, USEC_PER_SEC, &served);
+        run_until(e, outcome_done, &served, USEC_PER_SEC, "the request under the limit");
+        if (served.error != 0)
+                fail_msg("request after the idle connections closed: %s", served.text);
+        assert_int_equal(b.handled, 1);
+
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
+typedef struct Trickle {
+        int fd;
+        unsigned sent;
+        bool closed;
+} Trickle;
+
+static int on_trickle(sd_event_source *s, uint64_t usec, void *userdata) {
+        Trickle *t = userdata;
+
+        /* One byte of body every 20 ms: never idle long enough for the idle timeout. */
+        if (send(t->fd, "x", 1, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+                t->closed = true;
+                return sd_event_source_set_enabled(s, SD_EVENT_OFF);
+        }
+        t->sent++;
+        (void) sd_event_source_set_time_relative(s, 20 * USEC_PER_MSEC);
+        return sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+}
+
+static bool trickle_cut(void *userdata) {
+        Trickle *t = userdata;
+        char buf[64];
+        ssize_t n = recv(t->fd, buf, sizeof(buf), MSG_DONTWAIT);
+
+        if (n == 0 || (n < 0 && errno != EAGAIN))
+                t->closed = true;
+        return t->closed;
+}
+
+static void test_trickling_request_body_is_cut_off(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        HttpServerConfig sc = HTTP_SERVER_CONFIG_INIT;
+        static const char head[] = "POST " PATH " HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+        sd_event_source *timer = NULL;
+        Endpoint b;
+        Trickle t = {};
+        usec_t t0;
+
+        sc.request_timeout_usec = 300 * USEC_PER_MSEC;
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&b, e, 2, &sc, NULL);
+
+        t.fd = connect_to(http_server_get_port(b.server));
+        assert_int_equal(send(t.fd, head, sizeof(head) - 1, 0), (ssize_t) sizeof(head) - 1);
+        t0 = now(CLOCK_MONOTONIC);
+        assert_int_equal(sd_event_add_time_relative(e, &timer, CLOCK_MONOTONIC, 20 * USEC_PER_MSEC, 1, on_trickle, &t), 0);
+
+        run_until_poll(e, trickle_cut, &t, 3 * USEC_PER_SEC, "the server to cut off a trickling body",
+                       10 * USEC_PER_MSEC);
+        assert_true(now(CLOCK_MONOTONIC) - t0 >= 300 * USEC_PER_MSEC);
+        assert_true(t.sent >= 5);
+        assert_int_equal(http_server_get_stats(b.server)->timed_out, 1);
+        assert_int_equal(b.handled, 0);
+
+        sd_event_source_disable_unref(timer);
+        close(t.fd);
+        endpoint_stop(&b);
+}
+
 static int get_metrics(HttpServer *s, const char *path, char **ret_body, size_t *ret_size,
                        const char **ret_content_type, void *userdata) {
         char *body;
@@ -936,6 +1040,8 @@ int main(void) {
                 cmocka_unit_test(test_unauthenticated_and_replayed_requests_are_refused),
                 cmocka_unit_test(test_body_size_limit),
                 cmocka_unit_test(test_half_open_client_does_not_stall_the_loop),
+                cmocka_unit_test(test_per_ip_connection_limit),
+                cmocka_unit_test(test_trickling_request_body_is_cut_off),
                 cmocka_unit_test(test_get_routes_and_unknown_paths),
                 cmocka_unit_test(test_server_freed_with_unanswered_requests),
                 cmocka_unit_test(test_removing_a_peer_cancels_its_requests),
