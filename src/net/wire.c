@@ -250,8 +250,11 @@ static int check_u64(uint64_t v, const char *key, const Path *p, NetError *err) 
         return 0;
 }
 
-static int check_enum(unsigned v, unsigned n, const char *key, const Path *p, NetError *err) {
-        if (v >= n) {
+/* A value without a wire name (a new enumerator in msg.h that this file does not know
+ * yet) is refused like an out-of-range one rather than sent as something else. */
+static int check_enum(unsigned v, const char *const *names, unsigned n, const char *key, const Path *p,
+                      NetError *err) {
+        if (v >= n || !names[v]) {
                 Path here = PATH_KEY(p, key);
                 return path_error(err, -EINVAL, &here, "%u is not a valid value", v);
         }
@@ -293,7 +296,7 @@ static int value_write(Writer *w, const RegValue *v, const Path *p, NetError *er
         int r;
 
         if ((r = check_u64(v->seq, "seq", &here, err)) < 0 ||
-            (r = check_enum(v->kind, _VALUE_KIND_MAX, "kind", &here, err)) < 0 ||
+            (r = check_enum(v->kind, value_kind_names, _VALUE_KIND_MAX, "kind", &here, err)) < 0 ||
             (r = check_u64(v->token, "token", &here, err)) < 0 ||
             (r = check_u64(v->lease_usec, "lease_usec", &here, err)) < 0)
                 return r;
@@ -320,7 +323,7 @@ static int config_write(Writer *w, const VoterConfig *c, const Path *p, NetError
         Path here = PATH_KEY(p, "config"), vp = PATH_KEY(&here, "voters");
         int r;
 
-        if ((r = check_enum(c->phase, _CONFIG_PHASE_MAX, "phase", &here, err)) < 0 ||
+        if ((r = check_enum(c->phase, config_phase_names, _CONFIG_PHASE_MAX, "phase", &here, err)) < 0 ||
             (r = check_u64(c->delta_usec, "delta_usec", &here, err)) < 0 ||
             (r = check_u64(c->lease_max_usec, "lease_max_usec", &here, err)) < 0)
                 return r;
@@ -361,7 +364,7 @@ static int msg_write(Writer *w, const WireHeader *h, const PeerMsg *m, const Pat
         unsigned f;
         int r;
 
-        r = check_enum(m->type, _MSG_TYPE_MAX, "type", p, err);
+        r = check_enum(m->type, msg_type_names, _MSG_TYPE_MAX, "type", p, err);
         if (r < 0)
                 return r;
 
@@ -392,7 +395,7 @@ static int msg_write(Writer *w, const WireHeader *h, const PeerMsg *m, const Pat
         if (r >= 0 && (f & F_REMAINING))
                 r = check_u64(m->remaining_usec, "remaining_usec", p, err);
         if (r >= 0 && (f & F_REASON))
-                r = check_enum(m->reason, _NACK_REASON_MAX, "reason", p, err);
+                r = check_enum(m->reason, nack_reason_names, _NACK_REASON_MAX, "reason", p, err);
         if (r >= 0 && (f & F_SCAN_COUNT))
                 r = check_u64(m->scan_count, "scan_count", p, err);
         if (r < 0)
@@ -664,7 +667,7 @@ static int get_enum(json_t *o, const char *key, const char *const *names, unsign
                 return path_error(err, -EBADMSG, &here, "expected string");
         s = json_string_value(v);
         for (unsigned i = 0; i < n; i++)
-                if (strlen(names[i]) == json_string_length(v) && strcmp(names[i], s) == 0) {
+                if (names[i] && strlen(names[i]) == json_string_length(v) && strcmp(names[i], s) == 0) {
                         *ret = i;
                         return 0;
                 }

@@ -474,6 +474,18 @@ static void test_too_large_batch_is_refused(void **state) {
         free(s);
 }
 
+/* A type, kind, reason or phase added to msg.h without a wire name fails here first. */
+static void test_every_enumerator_has_a_wire_name(void **state) {
+        for (unsigned i = 0; i < _MSG_TYPE_MAX; i++)
+                assert_non_null(wire_msg_type_to_string(i));
+        for (unsigned i = 0; i < _VALUE_KIND_MAX; i++)
+                assert_non_null(wire_value_kind_to_string(i));
+        for (unsigned i = 0; i < _NACK_REASON_MAX; i++)
+                assert_non_null(wire_nack_reason_to_string(i));
+        for (unsigned i = 0; i < _CONFIG_PHASE_MAX; i++)
+                assert_non_null(wire_config_phase_to_string(i));
+}
+
 static void test_names_of_enumerations(void **state) {
         assert_string_equal(wire_msg_type_to_string(MSG_NACK_CONFIG), "nack-config");
         assert_string_equal(wire_msg_type_to_string(MSG_SCAN_DONE), "scan-done");
@@ -494,6 +506,7 @@ int main(void) {
                 cmocka_unit_test(test_decode_accepts_the_literal_form),
                 cmocka_unit_test(test_scan_messages_and_empty_names),
                 cmocka_unit_test(test_too_large_batch_is_refused),
+                cmocka_unit_test(test_every_enumerator_has_a_wire_name),
                 cmocka_unit_test(test_names_of_enumerations),
         };
 
