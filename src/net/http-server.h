@@ -75,6 +75,7 @@ typedef struct HttpServerConfig {
 /* What the server refused and why, for /metrics and tests. Unauthenticated requests
  * are counted here and never reach a handler. */
 typedef struct HttpServerStats {
+        uint64_t connections;        /* TCP connections accepted */
         uint64_t peer_requests;      /* handed to a peer handler */
         uint64_t get_requests;       /* handed to a GET handler */
         uint64_t unauthenticated;    /* 401: signature missing or wrong */

@@ -410,6 +410,38 @@ static void sink_stop(Sink *sink) {
         close(sink->listen_fd);
 }
 
+/* Sequential requests to one peer travel over one kept-alive connection, and a batch
+ * of many requests in parallel over at most inflight_max of them. */
+static void test_connections_are_kept_alive_and_reused(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint a, b;
+        Outcome o[40] = {};
+        Outcomes burst = { .o = o + 20, .n = 20 };
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        endpoint_connect(&a, &b);
+
+        for (unsigned i = 0; i < 20; i++) {
+                send_batch(&a, 2, MSG_READ, 1, 1, USEC_PER_SEC, &o[i]);
+                run_until(e, outcome_done, &o[i], USEC_PER_SEC, "a sequential request");
+                assert_int_equal(o[i].error, 0);
+        }
+        assert_int_equal(http_server_get_stats(b.server)->connections, 1);
+
+        for (unsigned i = 20; i < 40; i++)
+                send_batch(&a, 2, MSG_READ, 1, 1, USEC_PER_SEC, &o[i]);
+        run_until(e, outcomes_done, &burst, USEC_PER_SEC, "a burst of requests");
+        for (unsigned i = 20; i < 40; i++)
+                assert_int_equal(o[i].error, 0);
+        assert_true(http_server_get_stats(b.server)->connections <= HTTP_CLIENT_CONFIG_INIT.inflight_max);
+        assert_int_equal(b.handled, 40);
+
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
 static void test_dead_peers_do_not_delay_the_others(void **state) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         Endpoint a, b;
@@ -1035,6 +1067,7 @@ static void test_removing_a_peer_cancels_its_requests(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_three_endpoints_exchange_prepare_and_accept),
+                cmocka_unit_test(test_connections_are_kept_alive_and_reused),
                 cmocka_unit_test(test_dead_peers_do_not_delay_the_others),
                 cmocka_unit_test(test_queue_for_a_dead_peer_is_bounded),
                 cmocka_unit_test(test_unauthenticated_and_replayed_requests_are_refused),
