@@ -341,3 +341,69 @@ void sim_check_i7(Sim *s) {
                 sim_violation(s, "I7", "a prepare quorum of %u and an accept quorum of %u need not meet among %u voters",
                               voter_config_prepare_quorum(c), voter_config_accept_quorum(c), accept_set);
 }
+
+/*
+ * P2, the Paxos rule I1 and I3 rest on (DESIGN.md "Acquire": "with a quorum of
+ * promises ... ACCEPT(b, …)"): a proposer sends ACCEPT(b) only for a ballot b
+ * for which it received PROMISE(b) from a prepare quorum in its current life.
+ * Otherwise its ACCEPT can overwrite a value chosen at a lower ballot in between.
+ */
+void sim_check_received(Sim *s, SimNode *n, const PeerMsg *m) {
+        unsigned quorum = voter_config_prepare_quorum(&s->config);
+        Ballot (*q)[SIM_QUORUM_HISTORY];
+        int name, idx;
+
+        if (m->type != MSG_PROMISE)
+                return;
+        name = sim_name_index(s, m->name);
+        idx = voter_config_index(&s->config, m->from);
+        if (name < 0 || idx < 0 || m->ballot.host != n->host)
+                return;
+        /* Promises count toward the round they answer; a late one for an older round does not. */
+        if (m->round != n->promise_round[name]) {
+                if (m->round < n->promise_round[name])
+                        return;
+                n->promise_round[name] = m->round;
+                n->promise_ballot[name] = m->ballot;
+                n->promise_mask[name] = 0;
+        }
+        if (ballot_compare(&m->ballot, &n->promise_ballot[name]) != 0)
+                return;
+        n->promise_mask[name] |= 1u << idx;
+        if ((unsigned) __builtin_popcount(n->promise_mask[name]) != quorum)
+                return;
+        q = &n->quorum_ballots[name];
+        memmove(&(*q)[1], &(*q)[0], (SIM_QUORUM_HISTORY - 1) * sizeof(Ballot));
+        (*q)[0] = m->ballot;
+}
+
+void sim_check_proposed(Sim *s, SimNode *n, const PeerMsg *m) {
+        int name = sim_name_index(s, m->name);
+
+        if (name < 0 || m->from != n->host)
+                return;
+
+        if (m->type == MSG_PREPARE) {
+                /*
+                 * B1 (DESIGN.md "Identity": "ballots never collide"): a host's new
+                 * ballot is above every ballot it used before, across its restarts
+                 * too, or two different values can be accepted at one ballot.
+                 */
+                if (m->round == n->prepared_round[name])
+                        return; /* the same round's PREPARE to another voter */
+                if (ballot_compare(&m->ballot, &n->prepared[name]) <= 0)
+                        sim_violation(s, "B1", "n%u prepared %s with ballot %" PRIu64 ".%u, not above its earlier %" PRIu64 ".%u",
+                                      n->host, m->name, m->ballot.counter, m->ballot.host,
+                                      n->prepared[name].counter, n->prepared[name].host);
+                if (ballot_compare(&m->ballot, &n->prepared[name]) > 0)
+                        n->prepared[name] = m->ballot;
+                n->prepared_round[name] = m->round;
+                return;
+        }
+
+        for (unsigned i = 0; i < SIM_QUORUM_HISTORY; i++)
+                if (ballot_compare(&m->ballot, &n->quorum_ballots[name][i]) == 0)
+                        return;
+        sim_violation(s, "P2", "n%u sent ACCEPT %s b=%" PRIu64 ".%u (%s) without a quorum of promises for that ballot",
+                      n->host, m->name, m->ballot.counter, m->ballot.host, value_kind_to_string(m->value.kind));
+}

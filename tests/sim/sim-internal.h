@@ -15,6 +15,7 @@
 #include "sim.h"
 
 #define USEC_PER_MSEC UINT64_C(1000)
+#define SIM_QUORUM_HISTORY 4
 #define USEC_PER_SEC UINT64_C(1000000)
 
 /* The simulator's events, ordered by (true time, insertion order). */
@@ -30,6 +31,7 @@ typedef enum SimEventType {
         EV_PHASE,       /* faults begin or heal */
         EV_HEAL,        /* a partition heals */
         EV_TICK,        /* the daemon's one loop timer: node_tick() if the core's next deadline is due */
+        EV_PAUSE,       /* a pause aimed at a holder's fence deadline begins */
         _EV_MAX,
 } SimEventType;
 
@@ -154,6 +156,19 @@ typedef struct SimNode {
         /* I4 bookkeeping per name: bp seen in this life, the highest ballot promised. */
         Ballot *bp_seen;
         Ballot *promised;
+
+        /*
+         * The Paxos rule under I1 (checked as "P2"): promises received per name in
+         * this life, for the latest ballot promised to this host, and the last
+         * ballots that reached a prepare quorum (an ACCEPT may only use one of them).
+         */
+        Ballot *promise_ballot;
+        uint64_t *promise_round;
+        uint32_t *promise_mask;
+        /* B1: the highest ballot this host ever sent a PREPARE with, per name, across restarts. */
+        Ballot *prepared;
+        uint64_t *prepared_round;
+        Ballot (*quorum_ballots)[SIM_QUORUM_HISTORY];
 
         unsigned group;            /* partition group */
         uint64_t down_until;
@@ -297,6 +312,8 @@ void sim_violation(Sim *s, const char *inv, const char *fmt, ...) __attribute__(
 void sim_check_acquired(Sim *s, SimNode *n, unsigned name, uint64_t token);
 void sim_check_lost(Sim *s, SimNode *n, unsigned name, LostReason reason);
 void sim_check_sent(Sim *s, SimNode *n, const PeerMsg *m);
+void sim_check_received(Sim *s, SimNode *n, const PeerMsg *m);
+void sim_check_proposed(Sim *s, SimNode *n, const PeerMsg *m);
 void sim_check_calm_begins(Sim *s);
 void sim_check_calm_ends(Sim *s);
 void sim_check_i7(Sim *s);

@@ -22,6 +22,7 @@ const char *sim_event_to_string(SimEventType t) {
                 [EV_PHASE] = "phase",
                 [EV_HEAL] = "heal",
                 [EV_TICK] = "tick",
+                [EV_PAUSE] = "pause",
         };
 
         if ((unsigned) t >= _EV_MAX)

@@ -734,6 +734,8 @@ static int carry_out(Sim *s, SimNode *n) {
 
                 switch (a->type) {
                 case ACTION_SEND:
+                        if (a->send.msg.type == MSG_ACCEPT || a->send.msg.type == MSG_PREPARE)
+                                sim_check_proposed(s, n, &a->send.msg);
                         /* action.h: a reply waits for every write queued so far. */
                         if (a->send.after_persist && n->queued_gen > n->synced_gen)
                                 r = hold(s, n, a->send.to, &a->send.msg);
@@ -890,6 +892,10 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         else
                 mode = ACCEPTOR_START_BOOTSTRAP;
 
+        memset(n->promise_ballot, 0, s->n_names * sizeof(Ballot));
+        memset(n->promise_mask, 0, s->n_names * sizeof(uint32_t));
+        memset(n->promise_round, 0, s->n_names * sizeof(uint64_t));
+        memset(n->quorum_ballots, 0, s->n_names * sizeof(*n->quorum_ballots));
         for (unsigned i = 0; i < s->n_names; i++) {
                 n->bp_seen[i] = n->durable[i].has ? n->durable[i].bp : (Ballot) {};
                 n->released[i] = false;
@@ -1146,20 +1152,41 @@ static int inject_partition(Sim *s) {
 }
 
 /* A pause of pesd shorter than δ, at most one per T (DESIGN.md "δ is sized to the longest host pause"). */
-static int inject_pause(Sim *s) {
-        SimNode *n = random_up_node(s);
+static int pause_node(Sim *s, SimNode *n) {
         TraceRec *tr;
         uint64_t p;
 
-        if (!n || n->paused_until > s->now || s->now < n->last_pause_end + s->max_lease_usec)
+        if (!n || !n->up || n->paused_until > s->now || s->now < n->last_pause_end + s->max_lease_usec)
                 return 0;
-        p = sim_rng_range(&s->rng, USEC_PER_MSEC, s->config.delta_usec * 9 / 10);
+        p = sim_rng_range(&s->rng, USEC_PER_MSEC, s->config.delta_usec - USEC_PER_MSEC);
         n->paused_until = s->now + p;
         n->last_pause_end = n->paused_until;
         s->res->pauses++;
         tr = sim_trace_add(s, TRACE_FAULT, FAULT_PAUSE, n->host, -1);
         tr->a = p;
         return 0;
+}
+
+/*
+ * Half of the pauses are aimed: they begin just before a holder's stop deadline
+ * (valid − S) or its SIGKILL deadline (valid), where the margin δ must absorb them.
+ */
+static int inject_pause(Sim *s) {
+        unsigned name = (unsigned) sim_rng_below(&s->rng, s->n_names);
+        SimNode *n = holder_of(s, name);
+        uint64_t deadline, at;
+
+        if (!n || sim_rng_below(&s->rng, 2) == 0)
+                return pause_node(s, random_up_node(s));
+
+        deadline = guard_valid(n->guards[name]);
+        if (sim_rng_below(&s->rng, 2) == 0)
+                deadline -= s->names[name].params.stop_usec;
+        at = sim_true_at(n, deadline);
+        if (at <= s->now)
+                return 0;
+        at -= sim_rng_below(&s->rng, at - s->now < 5 * USEC_PER_MSEC ? at - s->now : 5 * USEC_PER_MSEC);
+        return schedule(s, at, EV_PAUSE, n->host - 1, (int32_t) name, 0);
 }
 
 static void pick_network(Sim *s) {
@@ -1320,6 +1347,7 @@ static int handle(Sim *s, const SimEvent *ev) {
                         tr->peer = m->from;
                         tr->flags = m->type;
                         sim_trace_msg(tr, m, m->remaining_usec);
+                        sim_check_received(s, n, m);
                         r = node_receive(n->core, m, node_now(s, n), &s->out);
                         if (r < 0) {
                                 packet_release(s, i);
@@ -1361,6 +1389,11 @@ static int handle(Sim *s, const SimEvent *ev) {
                 }
                 return carry_out(s, n);
         }
+
+        case EV_PAUSE:
+                if (ev->life != n->life || !n->up)
+                        return STALE;
+                return pause_node(s, n);
 
         case EV_SYNC:
                 if (ev->life != n->life || !n->up)
@@ -1522,9 +1555,17 @@ static int setup(Sim *s) {
                 n->timer_at = calloc(s->n_names + 1, sizeof(uint64_t));
                 n->durable = calloc(s->n_names, sizeof(SimDurable));
                 n->bp_seen = calloc(s->n_names, sizeof(Ballot));
+                n->promise_ballot = calloc(s->n_names, sizeof(Ballot));
+                n->promise_mask = calloc(s->n_names, sizeof(uint32_t));
+                n->promise_round = calloc(s->n_names, sizeof(uint64_t));
+                n->prepared = calloc(s->n_names, sizeof(Ballot));
+                n->prepared_round = calloc(s->n_names, sizeof(uint64_t));
+                n->quorum_ballots = calloc(s->n_names, sizeof(*n->quorum_ballots));
                 n->promised = calloc(s->n_names, sizeof(Ballot));
                 if (!n->candidate || !n->released || !n->guards || !n->units || !n->timer_gen ||
-                    !n->timer_at || !n->durable || !n->bp_seen || !n->promised)
+                    !n->timer_at || !n->durable || !n->bp_seen || !n->promised ||
+                    !n->promise_ballot || !n->promise_mask || !n->quorum_ballots ||
+                    !n->promise_round || !n->prepared || !n->prepared_round)
                         return -ENOMEM;
         }
         for (unsigned i = 0; i < s->n_names; i++)
@@ -1595,6 +1636,12 @@ static void teardown(Sim *s) {
                 free(n->durable);
                 free(n->bp_seen);
                 free(n->promised);
+                free(n->promise_ballot);
+                free(n->promise_mask);
+                free(n->promise_round);
+                free(n->prepared);
+                free(n->prepared_round);
+                free(n->quorum_ballots);
         }
         free(s->names);
         free(s->heap);
