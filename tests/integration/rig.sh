@@ -235,13 +235,11 @@ rig_skip_unless_usable() {
 # /etc/systemd/system with the masks and the boot target.
 rig__host_create() {
         local host=$1 hd=$RIG_DIR/$1 u
-        mkdir -p "$hd"/{system,etc-pes,var-lib-pes,var-lib-systemd,usr-local}
+        mkdir -p "$hd"/{etc-pes,var-lib-pes,var-lib-systemd,usr-local}
         echo "$host" >"$hd/hostname"
         tr -d -- '-\n' </proc/sys/kernel/random/uuid >"$hd/machine-id"
         echo >>"$hd/machine-id"
-        for u in "${RIG_MASKS[@]}"; do
-                ln -sfn /dev/null "$hd/system/$u"
-        done
+        cp -a "$RIG_DIR/masks" "$hd/system"
         cat >"$hd/system/$RIG_TARGET" <<EOF
 # The boot target of a pes rig host: the system bus, and what is enabled
 # for multi-user.target in this host.
@@ -298,6 +296,12 @@ rig_create() {
         ip link add "$RIG_BRIDGE" type bridge
         rig__no_ipv6 "$RIG_BRIDGE"
         ip link set "$RIG_BRIDGE" up
+
+        # The masks, as symlinks to /dev/null made by one process.
+        mkdir "$RIG_DIR/masks"
+        /usr/bin/python3 -c 'import os, sys
+for u in sys.argv[2:]:
+    os.symlink("/dev/null", os.path.join(sys.argv[1], u))' "$RIG_DIR/masks" "${RIG_MASKS[@]}"
 
         for ((i = 1; i <= n; i++)); do
                 rig__host_create "h$i"
@@ -385,6 +389,7 @@ rig_boot_start() {
         hd=$RIG_DIR/$host
         ns=$(rig__netns "$host")
         veth=$(rig__veth "$host")
+        rm -f "$hd/pid" "$hd/launcher.pid"
         rig__host_cleanup "$host"
         rig__stage "$host"
 
@@ -401,7 +406,6 @@ rig_boot_start() {
         printf -v cmd 'exec nsenter --net=%q unshare --fork --pid --mount --uts --ipc --cgroup --mount-proc --kill-child=SIGKILL %q %q %q %q' \
                 "/run/netns/$ns" "$RIG_LIBDIR/rig-init" "$hd" "$RIG_DIR/shared" "$RIG_TARGET"
         echo "---- rig $RIG_ID: boot $host at $(date '+%F %T.%N')" >>"$hd/console.log"
-        rm -f "$hd/pid"
         # The launcher moves itself into the host's cgroup dirs (the cgroup
         # namespace is rooted there) and leaves this shell's session, so that
         # neither a terminal's ^C nor this shell's exit reaches the host.
@@ -472,10 +476,22 @@ rig_wait_booted() {
 # until each is running.
 rig_boot() {
         local h hosts=("$@") failed=0
+        local -A starters=()
         ((${#hosts[@]})) || mapfile -t hosts < <(rig_hosts)
         for h in "${hosts[@]}"; do
-                rig_boot_start "$h"
+                rig__check_host "$h"
+                rig_running "$h" && rig__die "$h is already running"
         done
+        # Each host's setup is a few dozen short commands; they run side by
+        # side, one subshell per host.
+        for h in "${hosts[@]}"; do
+                rig_boot_start "$h" &
+                starters[$h]=$!
+        done
+        for h in "${hosts[@]}"; do
+                wait "${starters[$h]}" || failed=1
+        done
+        ((failed == 0)) || { rig__log "starting ${hosts[*]} failed"; return 1; }
         for h in "${hosts[@]}"; do
                 rig_wait_booted "$h" || failed=1
         done
@@ -494,14 +510,24 @@ rig_up() {
 # Runs a command in a host (all its namespaces, its root) with a clean
 # environment. The command is not in the host's cgroup tree: start daemons
 # with systemctl or systemd-run, not by this alone.
+#
+# nsenter forks the command into the host's pid namespace and waits for it.
+# Were nsenter to die first (a ^C or a test's TERM reaches the whole process
+# group), the command would be reparented to the machine's PID 1, which may
+# take seconds to reap it, and the host's shutdown would wait for that zombie
+# until DefaultTimeoutStopSec. So nsenter ignores those signals, and the
+# command gets their default handling back: it dies, nsenter reaps it.
 rig_exec() {
         local host=$1 pid
         shift
         pid=$(rig_pid "$host") || rig__die "$host is not running"
-        nsenter -t "$pid" -a env -i \
-                PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-                HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" SYSTEMD_PAGER=cat \
-                "$@"
+        (
+                trap '' INT TERM HUP QUIT
+                exec nsenter -t "$pid" -a env --default-signal=INT,TERM,HUP,QUIT -i \
+                        PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+                        HOME=/root LANG=C.UTF-8 TERM="${TERM:-dumb}" SYSTEMD_PAGER=cat \
+                        "$@"
+        )
 }
 
 # An interactive shell in a host.
@@ -509,40 +535,81 @@ rig_shell() {
         rig_exec "$1" bash -l
 }
 
-# Power loss: SIGKILL of the host's systemd ends its whole pid namespace at
-# once (no ExecStop=); then its network namespace is deleted, since a named
-# one would outlive the processes and keep answering. Persistent dirs stay.
+# Power loss of one or more hosts at once: SIGKILL of each host's systemd ends
+# its whole pid namespace (no ExecStop= runs); then each network namespace is
+# deleted, since a named one would outlive the processes and keep answering.
+# The hosts' persistent dirs stay.
 rig_kill() {
-        local host=$1 pid
-        rig__check_host "$host"
-        pid=$(rig_pid "$host") || rig__die "$host is not running"
-        kill -KILL "$pid"
-        rig__wait_gone "$pid" "$RIG_TIMEOUT" || rig__die "$host: systemd $pid survived SIGKILL"
-        rig__host_cleanup "$host"
+        local h
+        local -A pids=()
+        for h in "$@"; do
+                rig__check_host "$h"
+                pids[$h]=$(rig_pid "$h") || rig__die "$h is not running"
+        done
+        for h in "$@"; do
+                kill -KILL "${pids[$h]}"
+        done
+        for h in "$@"; do
+                rig__wait_gone "${pids[$h]}" "$RIG_TIMEOUT" || rig__die "$h: systemd ${pids[$h]} survived SIGKILL"
+                rig__host_cleanup "$h"
+        done
+}
+
+# Prints the pid of a host that is booting but whose systemd was not recorded
+# yet (a boot that was interrupted): its netns exists and its launcher runs.
+# Waits up to 2 s for it.
+rig__booting_pid() {
+        local host=$1 lpid
+        [[ -e /run/netns/$(rig__netns "$host") && -r $RIG_DIR/$host/launcher.pid ]] || return 1
+        lpid=$(<"$RIG_DIR/$host/launcher.pid")
+        rig__alive "$lpid" || return 1
+        rig__find_pid "$host" 2 || return 1
+        rig_pid "$host"
 }
 
 # Clean poweroff of hosts (SIGRTMIN+4 to each systemd, in parallel); SIGTERM
 # would only make systemd re-execute itself. A host still up after
 # RIG_TIMEOUT seconds is killed, and the call fails.
 rig_poweroff() {
-        local h pid failed=0
+        local h pid failed=0 deadline resend
         local -A pids=()
+        local -
+        set +e
         for h in "$@"; do
                 rig__check_host "$h"
-                if pid=$(rig_pid "$h"); then
-                        kill -s SIGRTMIN+4 "$pid"
+                if pid=$(rig_pid "$h") || pid=$(rig__booting_pid "$h"); then
                         pids[$h]=$pid
                 fi
         done
-        for h in "$@"; do
-                [[ -n ${pids[$h]:-} ]] || continue
-                if ! rig__wait_gone "${pids[$h]}" "$RIG_TIMEOUT"; then
-                        rig__log "$h: no clean poweroff within ${RIG_TIMEOUT}s; killing it"
-                        kill -KILL "${pids[$h]}" 2>/dev/null || true
-                        rig__wait_gone "${pids[$h]}" 5 || true
-                        failed=1
+        # A signal that reaches PID 1 of a pid namespace before it installed a
+        # handler is dropped (a host that is just booting, still rig-init or
+        # early systemd), so it is sent again every half second.
+        deadline=$(rig__deadline "$RIG_TIMEOUT")
+        resend=$(rig__deadline 0)
+        while ((${#pids[@]})); do
+                for h in "${!pids[@]}"; do
+                        if ! rig__alive "${pids[$h]}"; then
+                                rig__host_cleanup "$h" || failed=1
+                                unset "pids[$h]"
+                        fi
+                done
+                ((${#pids[@]})) || break
+                if ! rig__before "$deadline"; then
+                        for h in "${!pids[@]}"; do
+                                rig__log "$h: no clean poweroff within ${RIG_TIMEOUT}s; killing it"
+                                kill -KILL "${pids[$h]}" 2>/dev/null
+                                rig__wait_gone "${pids[$h]}" 5
+                                rig__host_cleanup "$h"
+                        done
+                        return 1
                 fi
-                rig__host_cleanup "$h" || failed=1
+                if ! rig__before "$resend"; then
+                        for h in "${!pids[@]}"; do
+                                kill -s SIGRTMIN+4 "${pids[$h]}" 2>/dev/null
+                        done
+                        resend=$(($(date +%s%N) + 500000000))
+                fi
+                sleep 0.01
         done
         return $failed
 }
@@ -598,30 +665,46 @@ rig__host_cleanup() {
         if [[ -e /run/netns/$ns ]]; then
                 ip netns del "$ns"
         fi
-        # The veth goes with its namespace, once nothing holds that any more.
-        deadline=$(rig__deadline 5)
-        while ip link show "$veth" >/dev/null 2>&1 && rig__before "$deadline"; do
-                sleep 0.01
-        done
+        # The veth would go with its namespace, but the namespace can outlive
+        # its processes for seconds (a packet of a killed process still
+        # queued on an unresolved neighbour holds it), so the pair is deleted
+        # from this side.
         if ip link show "$veth" >/dev/null 2>&1; then
-                rig__log "$host: $veth outlived its namespace; deleting it"
-                ip link del "$veth"
+                ip link del "$veth" 2>/dev/null
         fi
         for d in "$RIG_CG_SYSTEMD/$RIG_ID/$host" "$RIG_CG_UNIFIED/$RIG_ID/$host"; do
                 [[ -d $d ]] || continue
-                deadline=$(rig__deadline 5)
+                deadline=$(rig__deadline 2)
                 while ! find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; do
                         [[ -d $d ]] || break
                         if ! rig__before "$deadline"; then
-                                rig__log "$host: cannot remove cgroup $d; processes:"
-                                find "$d" -name cgroup.procs -exec cat {} + >&2
-                                failed=1
+                                # Whatever is still in the host's cgroup dirs
+                                # belongs to this host alone.
+                                rig__log "$host: killing what is left in $d"
+                                rig__kill_cgroup "$d"
+                                find "$d" -depth -type d -exec rmdir {} + 2>/dev/null ||
+                                        { rig__log "$host: cannot remove $d"; failed=1; }
                                 break
                         fi
                         sleep 0.01
                 done
         done
         return $failed
+}
+
+# SIGKILLs every process in a cgroup dir and below, and waits up to 5 s for
+# them to leave.
+rig__kill_cgroup() {
+        local d=$1 p deadline
+        deadline=$(rig__deadline 5)
+        while rig__before "$deadline"; do
+                p=$(find "$d" -name cgroup.procs -exec cat {} + 2>/dev/null)
+                [[ -n $p ]] || return 0
+                # shellcheck disable=SC2086
+                kill -KILL $p 2>/dev/null
+                sleep 0.01
+        done
+        return 1
 }
 
 # Tears a rig down completely: parallel clean poweroff of every running host
@@ -693,7 +776,10 @@ rig_dump() {
 rig__on_exit() {
         local status=$?
         trap - EXIT INT TERM
-        if [[ $status -ne 0 && $status -ne 77 && -d ${RIG_DIR:-/nonexistent} ]]; then
+        # A failure gets the hosts' journals and consoles; an interruption
+        # (130, 143) or a skip (77) does not.
+        if [[ $status -ne 0 && $status -ne 77 && $status -ne 130 && $status -ne 143 &&
+              -d ${RIG_DIR:-/nonexistent} ]]; then
                 rig__log "exit status $status: dumping the hosts before teardown"
                 rig_dump
         fi

@@ -181,6 +181,30 @@ check "poweroff h2: the console log shows the shutdown" grep -q "Power-Off\|powe
 rig_boot h2
 check_eq "boot h2 after poweroff: running" "$(rig_exec h2 systemctl is-system-running)" running
 
+# A unit installed and enabled in one host starts there at boot, and only
+# there: every host has its own /etc/systemd/system.
+probe=$(mktemp -d)
+printf '%s\n' '[Unit]' 'Description=rig probe' '[Service]' 'Type=oneshot' \
+        'RemainAfterExit=yes' 'ExecStart=/bin/true' '[Install]' 'WantedBy=multi-user.target' \
+        >"$probe/rig-probe.service"
+rig_install_unit h1 "$probe/rig-probe.service"
+rm -rf "$probe"
+check "h1: an installed unit starts" rig_exec h1 systemctl start rig-probe.service
+check "h1: and can be enabled" rig_exec h1 systemctl enable --quiet rig-probe.service
+check "h2: does not have it" not rig_exec h2 systemctl cat rig-probe.service
+
+# Power loss of all hosts at once, then all boot again.
+start=$(date +%s%N)
+rig_kill h1 h2 h3
+rig_boot
+echo "power-killed and booted all 3 hosts in $((($(date +%s%N) - start) / 1000000)) ms"
+for h in "${hosts[@]}"; do
+        check_eq "$h: running after the power loss of all" "$(rig_exec "$h" systemctl is-system-running)" running
+done
+check_eq "h1: the enabled unit started at boot" "$(rig_exec h1 systemctl is-active rig-probe.service)" active
+check "h1 reaches h2 after the power loss of all" reachable_soon h1 h2
+check "h3 reaches h1 after the power loss of all" reachable_soon h3 h1
+
 # --- teardown --------------------------------------------------------------
 declare -a procs=()
 for h in "${hosts[@]}"; do
