@@ -40,6 +40,7 @@ typedef struct SimParams {
         unsigned trace_lines;    /* how many trace records to print on a violation */
         bool quiet_violation;    /* do not print the trace on a violation */
         const char *only;        /* stop only on this invariant ("I1"); count the others */
+        const char *ignore;      /* comma-separated invariants to count but not stop on */
         SimTimers timers;
         SimStore store;
         FILE *log;               /* where traces and reports go (stderr if NULL) */
