@@ -404,11 +404,14 @@ void sim_check_proposed(Sim *s, SimNode *n, const PeerMsg *m) {
                 if (m->round == n->prepared_round[name])
                         return; /* the same round's PREPARE to another voter */
                 if (ballot_compare(&m->ballot, &n->prepared[name]) <= 0)
-                        sim_violation(s, "B1", "n%u prepared %s with ballot %" PRIu64 ".%u, not above its earlier %" PRIu64 ".%u",
+                        sim_violation(s, "B1", "n%u prepared %s with ballot %" PRIu64 ".%u, not above the %" PRIu64 ".%u it prepared %s",
                                       n->host, m->name, m->ballot.counter, m->ballot.host,
-                                      n->prepared[name].counter, n->prepared[name].host);
-                if (ballot_compare(&m->ballot, &n->prepared[name]) > 0)
+                                      n->prepared[name].counter, n->prepared[name].host,
+                                      n->prepared_life[name] == n->life ? "earlier in this life" : "before a restart");
+                if (ballot_compare(&m->ballot, &n->prepared[name]) > 0) {
                         n->prepared[name] = m->ballot;
+                        n->prepared_life[name] = n->life;
+                }
                 n->prepared_round[name] = m->round;
                 return;
         }

@@ -168,6 +168,7 @@ typedef struct SimNode {
         /* B1: the highest ballot this host ever sent a PREPARE with, per name, across restarts. */
         Ballot *prepared;
         uint64_t *prepared_round;
+        uint64_t *prepared_life;
         Ballot (*quorum_ballots)[SIM_QUORUM_HISTORY];
 
         unsigned group;            /* partition group */

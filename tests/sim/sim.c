@@ -1560,12 +1560,13 @@ static int setup(Sim *s) {
                 n->promise_round = calloc(s->n_names, sizeof(uint64_t));
                 n->prepared = calloc(s->n_names, sizeof(Ballot));
                 n->prepared_round = calloc(s->n_names, sizeof(uint64_t));
+                n->prepared_life = calloc(s->n_names, sizeof(uint64_t));
                 n->quorum_ballots = calloc(s->n_names, sizeof(*n->quorum_ballots));
                 n->promised = calloc(s->n_names, sizeof(Ballot));
                 if (!n->candidate || !n->released || !n->guards || !n->units || !n->timer_gen ||
                     !n->timer_at || !n->durable || !n->bp_seen || !n->promised ||
                     !n->promise_ballot || !n->promise_mask || !n->quorum_ballots ||
-                    !n->promise_round || !n->prepared || !n->prepared_round)
+                    !n->promise_round || !n->prepared || !n->prepared_round || !n->prepared_life)
                         return -ENOMEM;
         }
         for (unsigned i = 0; i < s->n_names; i++)
@@ -1641,6 +1642,7 @@ static void teardown(Sim *s) {
                 free(n->promise_round);
                 free(n->prepared);
                 free(n->prepared_round);
+                free(n->prepared_life);
                 free(n->quorum_ballots);
         }
         free(s->names);
