@@ -110,7 +110,7 @@ static bool is_reply(MsgType t) {
         }
 }
 
-static void header_fill(const Manager *m, WireHeader *h) {
+void manager_header_fill(const Manager *m, WireHeader *h) {
         *h = (WireHeader){
                 .version = WIRE_PROTOCOL_VERSION,
                 .cluster_id = m->cluster_id,
@@ -119,6 +119,7 @@ static void header_fill(const Manager *m, WireHeader *h) {
                 .incarnation = m->incarnation,
                 .epoch = m->voters.epoch,
                 .initialised = m->initialised,
+                .ready = m->ready,
         };
 }
 
@@ -181,6 +182,7 @@ static void update_quorate(Manager *m) {
         m->quorate = q;
         log_info("%s", q ? "Quorate: a majority of voters answers." : "Not quorate: a majority of voters is not answering.");
         bus_api_emit_quorate_changed(m);
+        supervise_ready(m);
 }
 
 /* Every alive host may campaign for a name held by bus clients; the rank only orders them. */
@@ -191,7 +193,7 @@ static void update_candidates(Manager *m, const char *name) {
         for (size_t i = 0; i < peers_count(m->peers) && n < ELEMENTSOF(c); i++) {
                 Peer *p = peers_at(m->peers, i);
 
-                if (p->state == PEER_ALIVE || p->state == PEER_SELF)
+                if (p->state != PEER_DEAD)
                         c[n++] = (RankCandidate){ .host = p->id, .weight = 1 };
         }
         if (name) {
@@ -518,7 +520,7 @@ static void answer_request(Manager *m, HttpPeerRequest *req, const PeerMsg *repl
         NetError err = {};
         int r;
 
-        header_fill(m, &h);
+        manager_header_fill(m, &h);
         for (size_t i = 0; i < n; i++)
                 metrics_count_send(&m->metrics, &replies[i], &m->last_counted_round);
         r = http_peer_request_reply(req, &h, replies, n, &err);
@@ -798,14 +800,16 @@ static void start_acceptor(Manager *m, AcceptorStart mode) {
 
         m->start_pending = false;
         m->initialised = true;
-        header_fill(m, &h);
+        manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         r = node_start(m->node, mode, manager_now(m), &m->actions);
         if (r < 0) {
                 log_error_errno(r, "Cannot start the acceptor: %m");
                 m->exit_code = r;
                 (void) sd_event_exit(m->event, r);
+                return;
         }
+        supervise_ready(m);
 }
 
 /*
@@ -849,6 +853,7 @@ static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *
                 return;
         }
         peers_find(m->peers, batch->header.from)->initialised = batch->header.initialised;
+        peers_find(m->peers, batch->header.from)->ready = batch->header.ready;
         m->current_request = req;
         m->current_from = batch->header.from;
         for (size_t i = 0; i < batch->n_msgs; i++)
@@ -862,6 +867,8 @@ static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *
                 decide_start(m);
                 (void) manager_flush(m);
         }
+        if (batch->header.ready)
+                supervise_ready(m);
 }
 
 static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t elapsed_usec, void *userdata) {
@@ -874,6 +881,8 @@ static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t e
         }
         metrics_observe_rtt(&m->metrics, elapsed_usec);
         decide_start(m);
+        if (reply->header.ready)
+                supervise_ready(m);
         for (size_t i = 0; i < reply->n_msgs; i++)
                 receive_one(m, &reply->msgs[i], now);
         if (m->actions.n > 0)
@@ -1172,7 +1181,7 @@ static int setup_network(Manager *m) {
         r = peers_new(&pc, m->config.peers, m->config.n_peers, &m->peers);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the peers: %m");
-        header_fill(m, &h);
+        manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         return 0;
 }
@@ -1270,6 +1279,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->loop_source);
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->shutdown_timer);
+        sd_event_source_disable_unref(m->ready_grace);
         supervise_done(m);
         sd_bus_flush_close_unref(m->bus);
         http_server_free(m->server);

@@ -59,9 +59,19 @@ typedef struct Manager {
         BusHold *holds;
         struct Supervised *units;      /* supervised systemd units (supervise.c) */
         struct SystemdClient *systemd;
+        sd_event_source *reload_timer; /* one daemon-reload for a burst of drop-ins */
+        bool reload_running;
+        uint64_t reloads_started;
+        unsigned gate_in_flight;       /* systemd operations under way (supervise.c) */
+        struct GateOp *gate_urgent, *gate_normal;
         bool quorate;
         bool initialised;              /* this host belongs to an initialised cluster */
         bool start_pending;            /* no store: waiting to learn bootstrap or lost disk */
+        bool ready;                    /* serving, and the declared units are checked (latched) */
+        bool ready_grace_over;         /* waited long enough for peers that are not ready */
+        bool units_loaded;             /* supervise_setup() has declared the units.d files */
+        unsigned units_checking;       /* units still being checked with systemd */
+        sd_event_source *ready_grace;
         bool stopping;                 /* SIGTERM seen: releasing, then exit */
         Metrics metrics;
 
@@ -91,6 +101,9 @@ int manager_run(Manager *m);
 
 /* The node clock: elapsed time on the unslewed clock (DESIGN.md "Time source"). */
 uint64_t manager_now(const Manager *m);
+
+/* The header every batch this host sends or answers with carries. */
+void manager_header_fill(const Manager *m, WireHeader *h);
 
 /* Carries out m->actions (the end of every loop turn), then re-arms the timer. */
 int manager_flush(Manager *m);

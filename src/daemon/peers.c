@@ -20,6 +20,7 @@ struct Peers {
         Peer *peers;
         size_t n;
         WireHeader header;
+        bool ping_all;
 };
 
 static const char *const peer_state_table[_PEER_STATE_MAX] = {
@@ -239,8 +240,10 @@ static void on_sent(HttpClient *c, uint16_t host, const HttpClientResult *result
 
         p->failures = 0;
         p->last_ok = ps->config.now(ps->config.userdata);
-        if (result->reply)
+        if (result->reply) {
                 p->initialised = result->reply->header.initialised;
+                p->ready = result->reply->header.ready;
+        }
         set_state(ps, p, PEER_ALIVE);
         if (ps->config.on_reply)
                 ps->config.on_reply(ps, p, result->reply, result->elapsed_usec, ps->config.userdata);
@@ -262,11 +265,11 @@ int peers_flush(Peers *ps, uint64_t now) {
                 if (p->state == PEER_ALIVE && p->last_ok > 0 && now > p->last_ok + 3 * h && p->in_flight > 0)
                         set_state(ps, p, PEER_DEAD);
 
-                if (p->n_out == 0 && p->last_sent > 0 && now < p->last_sent + h)
+                if (!ps->ping_all && p->n_out == 0 && p->last_sent > 0 && now < p->last_sent + h)
                         continue;
                 /* A ping waits while a request is still on its way; messages always
                  * go, and the client's bounded queue caps what a dead peer costs. */
-                if (p->n_out == 0 && p->in_flight > 0)
+                if (!ps->ping_all && p->n_out == 0 && p->in_flight > 0)
                         continue;
 
                 r = http_client_send(ps->client, p->id, PEER_PATH, &ps->header, p->outbox, p->n_out,
@@ -281,5 +284,11 @@ int peers_flush(Peers *ps, uint64_t now) {
                 p->n_out = 0;
                 p->last_sent = now;
         }
+        ps->ping_all = false;
         return ret;
+}
+
+void peers_ping_all(Peers *ps) {
+        if (ps)
+                ps->ping_all = true;
 }

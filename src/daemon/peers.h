@@ -32,6 +32,7 @@ typedef struct Peer {
         unsigned failures;     /* consecutive failed requests */
         unsigned in_flight;    /* requests sent and not yet answered or failed */
         int initialised;       /* its last header's "init" flag: -1 not heard yet, 0, 1 */
+        bool ready;            /* its last header's "ready" flag */
         PeerMsg *outbox;
         size_t n_out, allocated;
 } Peer;
@@ -79,6 +80,10 @@ int peers_queue(Peers *ps, uint16_t to, const PeerMsg *msg);
  * to every peer not contacted for H; marks peers dead after 3H without an answer.
  */
 int peers_flush(Peers *ps, uint64_t now);
+
+/* The next peers_flush() sends every peer a batch (a ping at least), even one
+ * with a request under way: this host's header changed and they should know. */
+void peers_ping_all(Peers *ps);
 
 const char *peer_state_to_string(PeerState s);
 

@@ -22,6 +22,7 @@
 #define RUNTIME_UNIT_DIR "/run/systemd/system"
 /* After a stop, how often the unit's cgroup is checked until it is empty. */
 #define STOP_CHECK_USEC (50 * USEC_PER_MSEC)
+#define SUPERVISE_RANK_STEP_USEC (400 * USEC_PER_MSEC)
 
 static const char *const phase_table[_SUP_PHASE_MAX] = {
         [SUP_CHECKING] = "checking",
@@ -62,6 +63,8 @@ static void log_unit(int level, const Supervised *s, const char *format, ...) {
         log_emit(level, 0, LOG_FIELDS(f_name, f_token, f_owner), "%s", message);
 }
 
+static void checked(Supervised *s);
+
 static void answer_pending_error(Supervised *s, const char *name, const char *format, ...) _printf_(3, 4);
 static void answer_pending_error(Supervised *s, const char *name, const char *format, ...) {
         _cleanup_(sd_bus_error_free) sd_bus_error e = SD_BUS_ERROR_NULL;
@@ -97,6 +100,7 @@ static void refuse(Supervised *s, const char *format, ...) {
         s->refusal = strdup(message);
         s->phase = SUP_REFUSED;
         log_unit(LOG_ERR, s, "Cannot supervise %s: %s", unit_of(s), message);
+        checked(s);
         answer_pending_error(s, "org.pes1.Error.CannotSupervise", "Cannot supervise %s: %s", unit_of(s), message);
 }
 
@@ -108,7 +112,9 @@ static void set_candidates(Manager *m, Supervised *s) {
                 Peer *p = peers_at(m->peers, i);
                 uint32_t w = unit_conf_weight(&s->conf, p->name);
 
-                if (w > 0 && (p->state == PEER_ALIVE || p->state == PEER_SELF))
+                /* A peer not heard from yet counts (at start-up every peer is one);
+                 * only one found dead drops out of the rank. */
+                if (w > 0 && p->state != PEER_DEAD)
                         c[n++] = (RankCandidate){ .host = p->id, .weight = w };
         }
         (void) node_set_candidates(m->node, unit_of(s), c, n);
@@ -118,6 +124,219 @@ void supervise_update_candidates(Manager *m) {
         for (Supervised *s = m->units; s; s = s->next)
                 if (node_guard(m->node, unit_of(s)))
                         set_candidates(m, s);
+}
+
+/* ---- the gate: a bounded number of systemd calls in flight ---- */
+
+/*
+ * The system bus allows a connection 128 pending method calls (dbus-daemon's
+ * max_replies_per_connection) and refuses more with LimitsExceeded. Declaring
+ * 200 units, or a failover of many, would send more at once; so every systemd
+ * operation takes one of GATE_MAX slots (an operation has at most three calls in
+ * flight), and the rest wait in order, stops and kills ahead of everything else:
+ * a fence must never wait behind start-up checks.
+ */
+#define GATE_MAX 32
+#define WATCH_GATE_USEC (5 * USEC_PER_SEC)
+
+typedef enum GateKind {
+        GATE_INFO,
+        GATE_START,
+        GATE_STOP,
+        GATE_KILL,
+        GATE_PROCESSES,
+        GATE_DISABLE,
+        GATE_WATCH,
+} GateKind;
+
+typedef struct GateOp {
+        Manager *manager;
+        Supervised *s;
+        GateKind kind;
+        char *unit;
+        union {
+                JobDoneFunc job;
+                UnitInfoFunc info;
+                UnitProcessesFunc processes;
+        } cb;
+        struct GateOp *next;
+} GateOp;
+
+static void gate_pump(Manager *m);
+
+static void gate_release(Manager *m) {
+        assert(m->gate_in_flight > 0);
+        m->gate_in_flight--;
+}
+
+static void gate_job_done(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        GateOp *op = userdata;
+        Manager *m = op->manager;
+        JobDoneFunc cb = op->cb.job;
+        Supervised *s = op->s;
+
+        gate_release(m);
+        free(op->unit);
+        free(op);
+        cb(c, unit, error, result, s);
+        gate_pump(m);
+}
+
+static void gate_info_done(SystemdClient *c, const char *unit, int error, const UnitInfo *info, void *userdata) {
+        GateOp *op = userdata;
+        Manager *m = op->manager;
+        UnitInfoFunc cb = op->cb.info;
+        Supervised *s = op->s;
+
+        gate_release(m);
+        free(op->unit);
+        free(op);
+        cb(c, unit, error, info, s);
+        gate_pump(m);
+}
+
+static void gate_processes_done(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
+        GateOp *op = userdata;
+        Manager *m = op->manager;
+        UnitProcessesFunc cb = op->cb.processes;
+        Supervised *s = op->s;
+
+        gate_release(m);
+        free(op->unit);
+        free(op);
+        cb(c, unit, error, n, s);
+        gate_pump(m);
+}
+
+static void on_unit_changed(SystemdClient *c, const char *unit, const UnitStatus *st, void *userdata);
+
+/* A watch holds its slot until its first report (or WATCH_GATE_USEC). */
+static void watch_gate_release(Supervised *s) {
+        if (!s->watch_gated)
+                return;
+        s->watch_gated = false;
+        s->watch_gate_timer = sd_event_source_disable_unref(s->watch_gate_timer);
+        gate_release(s->manager);
+        gate_pump(s->manager);
+}
+
+static int on_watch_gate_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        watch_gate_release(userdata);
+        return 0;
+}
+
+/* Issues op now; its callback releases the slot. */
+static void gate_issue(GateOp *op) {
+        Manager *m = op->manager;
+        SystemdClient *c = m->systemd;
+        Supervised *s = op->s;
+        int r;
+
+        m->gate_in_flight++;
+        switch (op->kind) {
+        case GATE_INFO:
+                r = systemd_client_unit_info(c, op->unit, gate_info_done, op);
+                break;
+        case GATE_START:
+                r = systemd_client_start(c, op->unit, gate_job_done, op);
+                break;
+        case GATE_STOP:
+                r = systemd_client_stop(c, op->unit, gate_job_done, op);
+                break;
+        case GATE_KILL:
+                r = systemd_client_kill(c, op->unit, SIGKILL, gate_job_done, op);
+                break;
+        case GATE_DISABLE:
+                r = systemd_client_disable(c, op->unit, gate_job_done, op);
+                break;
+        case GATE_PROCESSES:
+                r = systemd_client_unit_processes(c, op->unit, gate_processes_done, op);
+                break;
+        case GATE_WATCH:
+                r = systemd_client_watch(c, op->unit, on_unit_changed, s);
+                if (r >= 0) {
+                        s->watch_gated = true;
+                        (void) sd_event_add_time_relative(m->event, &s->watch_gate_timer, CLOCK_MONOTONIC,
+                                                          WATCH_GATE_USEC, 0, on_watch_gate_timer, s);
+                } else {
+                        if (r != -EEXIST)
+                                log_unit(LOG_WARNING, s, "Cannot watch %s: %s", op->unit, strerror(-r));
+                        r = 0;
+                        gate_release(m);
+                }
+                free(op->unit);
+                free(op);
+                return;
+        default:
+                assert(false);
+                r = -EINVAL;
+        }
+        if (r >= 0)
+                return;
+
+        /* Refused at once: report it as the operation's outcome. */
+        gate_release(m);
+        switch (op->kind) {
+        case GATE_INFO:
+                op->cb.info(c, op->unit, r, NULL, s);
+                break;
+        case GATE_PROCESSES:
+                op->cb.processes(c, op->unit, r, 0, s);
+                break;
+        default:
+                op->cb.job(c, op->unit, r, NULL, s);
+                break;
+        }
+        free(op->unit);
+        free(op);
+}
+
+static void gate_pump(Manager *m) {
+        while (m->gate_in_flight < GATE_MAX && (m->gate_urgent || m->gate_normal)) {
+                GateOp **q = m->gate_urgent ? &m->gate_urgent : &m->gate_normal, *op = *q;
+
+                *q = op->next;
+                gate_issue(op);
+        }
+}
+
+static void gate_submit(Supervised *s, GateKind kind, const char *unit, void *cb) {
+        Manager *m = s->manager;
+        GateOp *op = calloc(1, sizeof *op), **tail;
+
+        if (op)
+                op->unit = strdup(unit);
+        if (!op || !op->unit) {
+                free(op);
+                log_unit(LOG_ERR, s, "Out of memory; a systemd call for %s is lost.", unit);
+                return;
+        }
+        op->manager = m;
+        op->s = s;
+        op->kind = kind;
+        if (kind == GATE_INFO)
+                op->cb.info = cb;
+        else if (kind == GATE_PROCESSES)
+                op->cb.processes = cb;
+        else
+                op->cb.job = cb;
+
+        tail = kind == GATE_STOP || kind == GATE_KILL || kind == GATE_PROCESSES ? &m->gate_urgent : &m->gate_normal;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = op;
+        gate_pump(m);
+}
+
+static void gate_free_all(Manager *m) {
+        for (GateOp **q = &m->gate_urgent; q; q = q == &m->gate_urgent ? &m->gate_normal : NULL)
+                while (*q) {
+                        GateOp *op = *q;
+
+                        *q = op->next;
+                        free(op->unit);
+                        free(op);
+                }
 }
 
 /* ---- stopping ---- */
@@ -161,10 +380,7 @@ static void on_processes(SystemdClient *c, const char *unit, int error, size_t n
 }
 
 static void stop_checked(Supervised *s) {
-        int r = systemd_client_unit_processes(s->manager->systemd, unit_of(s), on_processes, s);
-
-        if (r < 0)
-                on_processes(s->manager->systemd, unit_of(s), r, 0, s);
+        gate_submit(s, GATE_PROCESSES, unit_of(s), on_processes);
 }
 
 static void on_stopped(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
@@ -183,8 +399,6 @@ static void on_side_stopped(SystemdClient *c, const char *unit, int error, const
 }
 
 static void stop_unit(Supervised *s, const char *why) {
-        Manager *m = s->manager;
-        int r;
 
         s->phase = SUP_STOPPING;
         s->stop_checks = 0;
@@ -192,10 +406,8 @@ static void stop_unit(Supervised *s, const char *why) {
         /* DESIGN.md "Timers": stopping a supervised .timer also stops the service it
          * triggers, so a job never runs on two hosts across an owner change. */
         if (s->triggered)
-                (void) systemd_client_stop(m->systemd, s->triggered, on_side_stopped, s);
-        r = systemd_client_stop(m->systemd, unit_of(s), on_stopped, s);
-        if (r < 0)
-                on_stopped(m->systemd, unit_of(s), r, NULL, s);
+                gate_submit(s, GATE_STOP, s->triggered, on_side_stopped);
+        gate_submit(s, GATE_STOP, unit_of(s), on_stopped);
 }
 
 void supervise_stop(Manager *m, Supervised *s, const Action *a) {
@@ -215,8 +427,8 @@ static void on_killed(SystemdClient *c, const char *unit, int error, const char 
 void supervise_kill(Manager *m, Supervised *s, const Action *a) {
         log_unit(LOG_WARNING, s, "The lease of %s ends now and it is still running: SIGKILL.", unit_of(s));
         if (s->triggered)
-                (void) systemd_client_kill(m->systemd, s->triggered, SIGKILL, on_side_stopped, s);
-        (void) systemd_client_kill(m->systemd, unit_of(s), SIGKILL, on_killed, s);
+                gate_submit(s, GATE_KILL, s->triggered, on_side_stopped);
+        gate_submit(s, GATE_KILL, unit_of(s), on_killed);
 }
 
 /* ---- failures ---- */
@@ -287,7 +499,6 @@ static void on_started_info(SystemdClient *c, const char *unit, int error, const
 
 static void on_started(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
         Supervised *s = userdata;
-        int r;
 
         if (s->phase != SUP_STARTING)
                 return;
@@ -298,9 +509,7 @@ static void on_started(SystemdClient *c, const char *unit, int error, const char
                 unit_failed(s, why);
                 return;
         }
-        r = systemd_client_unit_info(s->manager->systemd, unit, on_started_info, s);
-        if (r < 0)
-                on_started_info(c, unit, r, NULL, s);
+        gate_submit(s, GATE_INFO, unit, on_started_info);
 }
 
 void supervise_start(Manager *m, Supervised *s, const Action *a) {
@@ -315,9 +524,7 @@ void supervise_start(Manager *m, Supervised *s, const Action *a) {
         if (r < 0)
                 log_unit(LOG_WARNING, s, "Cannot write %s/%s.env: %s", m->config.runtime_dir, unit_of(s), strerror(-r));
         log_unit(LOG_INFO, s, "Starting %s with fencing token %" PRIu64 ".", unit_of(s), s->token);
-        r = systemd_client_start(m->systemd, unit_of(s), on_started, s);
-        if (r < 0)
-                on_started(m->systemd, unit_of(s), r, NULL, s);
+        gate_submit(s, GATE_START, unit_of(s), on_started);
 }
 
 /* ---- watching ---- */
@@ -328,6 +535,8 @@ static void on_unit_changed(SystemdClient *c, const char *unit, const UnitStatus
          * its ExecCondition= (pesctl holds); stopping it then would only cancel
          * that job and leave the unit failed. One that got past it is stopped. */
         bool up = state_is_up(s, st->active);
+
+        watch_gate_release(s);
 
         s->status = *st;
         s->have_status = true;
@@ -357,7 +566,121 @@ static void on_unit_changed(SystemdClient *c, const char *unit, const UnitStatus
 
 /* ---- declaring ---- */
 
+/*
+ * May this host campaign? Its acceptor serves, a quorum of voters is alive, its
+ * own declared units are checked, and every peer not known dead says it is
+ * ready too (or a grace of two leases passed since this host became ready, so
+ * one slow host cannot hold the others back).
+ */
+static bool manager_ready(const Manager *m) {
+        if (m->start_pending || !m->quorate || !m->ready)
+                return false;
+        if (m->ready_grace_over)
+                return true;
+        for (size_t i = 0; i < peers_count(m->peers); i++) {
+                const Peer *p = peers_at(m->peers, i);
+
+                if (p->state != PEER_SELF && p->state != PEER_DEAD && !p->ready)
+                        return false;
+        }
+        return true;
+}
+
+static int on_ready_grace(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->ready_grace = sd_event_source_disable_unref(m->ready_grace);
+        m->ready_grace_over = true;
+        supervise_ready(m);
+        return 0;
+}
+
+/* Latches m->ready once the acceptor serves and the declared units are checked. */
+static void update_ready(Manager *m) {
+        WireHeader h;
+
+        if (m->ready || m->start_pending || !m->units_loaded || m->units_checking > 0)
+                return;
+        m->ready = true;
+        log_info("Ready: %s; telling the peers before campaigning.",
+                 m->units ? "every declared unit is checked" : "no units declared");
+        manager_header_fill(m, &h);
+        peers_set_header(m->peers, &h);
+        peers_ping_all(m->peers);
+        (void) sd_event_add_time_relative(m->event, &m->ready_grace, CLOCK_MONOTONIC,
+                                          6 * m->config.heartbeat, 0, on_ready_grace, m);
+        (void) peers_flush(m->peers, manager_now(m));
+}
+
+static void checked(Supervised *s) {
+        if (!s->counted_checking)
+                return;
+        s->counted_checking = false;
+        assert(s->manager->units_checking > 0);
+        s->manager->units_checking--;
+        update_ready(s->manager);
+}
+
+static void campaign(Supervised *s);
+
+/*
+ * Campaigns start only once this host is ready (its acceptor answers and a
+ * quorum of voters is alive): at a cold start every host then begins at about
+ * the same moment, and the rendezvous rank, not start-up order, decides who
+ * runs what (DESIGN.md "Acquire": rank·Δ + U(0,Δ)).
+ */
+void supervise_ready(Manager *m) {
+        update_ready(m);
+        if (!manager_ready(m))
+                return;
+        for (Supervised *s = m->units; s; s = s->next)
+                if (s->deferred) {
+                        s->deferred = false;
+                        campaign(s);
+                }
+        (void) manager_flush(m);
+}
+
 static void activate(Supervised *s) {
+        Manager *m = s->manager;
+        uint64_t h = s->conf.heartbeat ?: m->config.heartbeat, suggested = 0;
+        int r;
+
+        /* DESIGN.md "Timing is agreed": refuse T_hold − S < 2H, naming a HeartbeatSec= that passes. */
+        r = lease_validate(h, s->conf.stop, m->voters.rho_ppm, m->voters.delta_usec, m->voters.lease_max_usec,
+                           &suggested);
+        if (r == -ERANGE) {
+                if (suggested > 0)
+                        refuse(s, "HeartbeatSec=%" PRIu64 "ms leaves too little lease after StopSec=%" PRIu64
+                                  "ms (T_hold - S must be at least 2H); HeartbeatSec=%" PRIu64 "ms would pass",
+                               h / USEC_PER_MSEC, s->conf.stop / USEC_PER_MSEC, suggested / USEC_PER_MSEC);
+                else
+                        refuse(s, "no HeartbeatSec= fits StopSec=%" PRIu64 "ms within the cluster's lease limit",
+                               s->conf.stop / USEC_PER_MSEC);
+                return;
+        }
+        if (r < 0) {
+                refuse(s, "HeartbeatSec=%" PRIu64 "ms: a lease of 3 heartbeats exceeds the cluster's limit", h / USEC_PER_MSEC);
+                return;
+        }
+
+        s->phase = SUP_IDLE;
+        gate_submit(s, GATE_WATCH, unit_of(s), NULL);
+        log_unit(LOG_INFO, s, "Supervising %s%s%s%s.", unit_of(s), s->triggered ? " (and " : "",
+                 s->triggered ? s->triggered : "", s->triggered ? ")" : "");
+        if (!manager_ready(m)) {
+                s->deferred = true;
+                answer_pending_ok(s);
+                checked(s);
+                return;
+        }
+        campaign(s);
+        answer_pending_ok(s);
+        checked(s);
+        (void) manager_flush(m);
+}
+
+static void campaign(Supervised *s) {
         Manager *m = s->manager;
         GuardParams p;
         int r;
@@ -366,35 +689,74 @@ static void activate(Supervised *s) {
         p.heartbeat_usec = s->conf.heartbeat ?: m->config.heartbeat;
         p.stop_usec = s->conf.stop;
         p.round_timeout_usec = p.heartbeat_usec;
+        /* Δ between ranks: an acquisition must finish within one step, or the next
+         * host's PREPARE (a higher ballot if its id is higher) overtakes it. Under
+         * a cold start of hundreds of units on a busy host 100 ms is too short;
+         * on a failover only the best-ranked live host waits less than a step. */
+        p.rank_step_usec = SUPERVISE_RANK_STEP_USEC;
 
         r = node_supervise(m->node, unit_of(s), &p, manager_now(m), &m->actions);
-        if (r == -ERANGE) {
-                refuse(s, "HeartbeatSec=%" PRIu64 "ms is too short for StopSec=%" PRIu64
-                          "ms: a lease must leave 2 heartbeats after the stop budget; use a longer HeartbeatSec=",
-                       p.heartbeat_usec / USEC_PER_MSEC, p.stop_usec / USEC_PER_MSEC);
-                return;
-        }
         if (r < 0 && r != -EEXIST) {
                 refuse(s, "the core refused it: %s", strerror(-r));
                 return;
         }
-        s->phase = SUP_IDLE;
         set_candidates(m, s);
-        r = systemd_client_watch(m->systemd, unit_of(s), on_unit_changed, s);
-        if (r < 0 && r != -EEXIST)
-                log_unit(LOG_WARNING, s, "Cannot watch %s: %s", unit_of(s), strerror(-r));
-        log_unit(LOG_INFO, s, "Supervising %s%s%s.", unit_of(s), s->triggered ? " (and " : "",
-                 s->triggered ? s->triggered : "");
-        answer_pending_ok(s);
-        (void) manager_flush(m);
 }
 
-static void on_reloaded(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
-        Supervised *s = userdata;
+/*
+ * One daemon-reload serves every unit whose drop-in changed meanwhile: a burst
+ * of declarations (200 units at start) waits a moment and is loaded at once,
+ * instead of reloading systemd once per unit. A unit needs a reload that started
+ * after its drop-in was written: its reload_wait is the number that reload has.
+ */
+static void reload_schedule(Manager *m);
 
+static void on_reloaded(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
+        Manager *m = userdata;
+        bool more = false;
+
+        m->reload_running = false;
         if (error < 0)
                 log_warning_errno(error, "systemd's daemon-reload failed: %m");
-        activate(s);
+        for (Supervised *s = m->units; s; s = s->next) {
+                if (s->phase != SUP_CHECKING || s->reload_wait == 0)
+                        continue;
+                if (s->reload_wait <= m->reloads_started) {
+                        s->reload_wait = 0;
+                        activate(s);
+                } else
+                        more = true;
+        }
+        if (more)
+                reload_schedule(m);
+}
+
+static int on_reload_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        m->reload_timer = sd_event_source_disable_unref(m->reload_timer);
+        m->reload_running = true;
+        m->reloads_started++;
+        r = systemd_client_reload(m->systemd, on_reloaded, m);
+        if (r < 0) {
+                log_warning_errno(r, "Cannot ask systemd to reload: %m");
+                on_reloaded(m->systemd, NULL, r, NULL, m);
+        }
+        return 0;
+}
+
+static void reload_schedule(Manager *m) {
+        /* A reload on its way calls back, and schedules the next one if needed. */
+        if (m->reload_timer || m->reload_running)
+                return;
+        (void) sd_event_add_time_relative(m->event, &m->reload_timer, CLOCK_MONOTONIC, 50 * USEC_PER_MSEC, 0,
+                                          on_reload_timer, m);
+}
+
+static void reload_then_activate(Supervised *s) {
+        s->reload_wait = s->manager->reloads_started + 1;
+        reload_schedule(s->manager);
 }
 
 static int install_dropins(Supervised *s, bool *changed) {
@@ -428,7 +790,6 @@ static int install_dropins(Supervised *s, bool *changed) {
 
 static void on_info(SystemdClient *c, const char *unit, int error, const UnitInfo *info, void *userdata) {
         Supervised *s = userdata;
-        Manager *m = s->manager;
         bool changed = false;
         int r;
 
@@ -462,32 +823,26 @@ static void on_info(SystemdClient *c, const char *unit, int error, const UnitInf
         }
         /* DESIGN.md: reload systemd only when the set of supervised units changes. */
         if (changed) {
-                r = systemd_client_reload(m->systemd, on_reloaded, s);
-                if (r >= 0)
-                        return;
-                log_warning_errno(r, "Cannot ask systemd to reload: %m");
+                reload_then_activate(s);
+                return;
         }
         activate(s);
 }
 
 static void on_disabled(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
         Supervised *s = userdata;
-        int r;
 
         if (error < 0) {
                 refuse(s, "disabling it failed (%s)", strerror(-error));
                 return;
         }
         log_unit(LOG_NOTICE, s, "Disabled %s's start at boot, as asked.", unit);
-        r = systemd_client_unit_info(s->manager->systemd, unit_of(s), on_info, s);
-        if (r < 0)
-                refuse(s, "systemd did not answer about it (%s)", strerror(-r));
+        gate_submit(s, GATE_INFO, unit_of(s), on_info);
 }
 
 /* Takes over *conf. */
 static Supervised *supervised_add(Manager *m, UnitConf *conf, bool runtime, bool disable, sd_bus_message *call) {
         Supervised *s = calloc(1, sizeof *s), **tail;
-        int r;
 
         if (!s) {
                 unit_conf_done(conf);
@@ -498,6 +853,8 @@ static Supervised *supervised_add(Manager *m, UnitConf *conf, bool runtime, bool
         *conf = (UnitConf){};
         s->runtime = runtime;
         s->phase = SUP_CHECKING;
+        s->counted_checking = true;
+        m->units_checking++;
         s->pending = call ? sd_bus_message_ref(call) : NULL;
         for (tail = &m->units; *tail; tail = &(*tail)->next)
                 ;
@@ -506,13 +863,9 @@ static Supervised *supervised_add(Manager *m, UnitConf *conf, bool runtime, bool
         if (!m->systemd)
                 refuse(s, "there is no connection to systemd");
         else if (disable) {
-                r = systemd_client_disable(m->systemd, unit_of(s), on_disabled, s);
-                if (r < 0)
-                        refuse(s, "cannot disable it (%s)", strerror(-r));
+                gate_submit(s, GATE_DISABLE, unit_of(s), on_disabled);
         } else {
-                r = systemd_client_unit_info(m->systemd, unit_of(s), on_info, s);
-                if (r < 0)
-                        refuse(s, "systemd did not answer about it (%s)", strerror(-r));
+                gate_submit(s, GATE_INFO, unit_of(s), on_info);
         }
         return s;
 }
@@ -555,17 +908,24 @@ int supervise_setup(Manager *m) {
         if (r < 0)
                 log_warning_errno(r, "Cannot talk to systemd; units cannot be supervised: %m");
         r = load_dir(m, m->config.units_dir, false);
+        if (r >= 0)
+                r = load_dir(m, rt, true);
         if (r < 0)
                 return r;
-        return load_dir(m, rt, true);
+        m->units_loaded = true;
+        update_ready(m);
+        return 0;
 }
 
 void supervise_done(Manager *m) {
+        m->reload_timer = sd_event_source_disable_unref(m->reload_timer);
+        gate_free_all(m);
         while (m->units) {
                 Supervised *s = m->units;
 
                 m->units = s->next;
                 sd_event_source_disable_unref(s->retry);
+                sd_event_source_disable_unref(s->watch_gate_timer);
                 sd_bus_message_unref(s->pending);
                 unit_conf_done(&s->conf);
                 free(s->triggered);

@@ -35,6 +35,11 @@ typedef struct Supervised {
         bool held;             /* our tenure runs (START_UNIT seen, no STOP since) */
         uint64_t token;
         unsigned stop_checks;  /* cgroup-empty checks after a stop */
+        bool counted_checking; /* counted in the manager's units_checking */
+        bool deferred;         /* declared before this host was ready: campaigns once it is */
+        bool watch_gated;      /* its watch holds a gate slot until its first report */
+        sd_event_source *watch_gate_timer;
+        uint64_t reload_wait;  /* waits for this daemon-reload (the count of reloads started) */
         uint64_t failures[16]; /* node-clock times of recent failures */
         unsigned n_failures;
         sd_event_source *retry;    /* re-check of an emptying cgroup, or the end of a backoff */
@@ -55,6 +60,9 @@ void supervise_stop(Manager *m, Supervised *s, const Action *a);
 void supervise_kill(Manager *m, Supervised *s, const Action *a);
 /* NOTIFY actions about a supervised unit. */
 void supervise_notify(Manager *m, Supervised *s, const Action *a);
+
+/* This host may have become ready (acceptor started, quorate): deferred campaigns begin. */
+void supervise_ready(Manager *m);
 
 /* The candidates of every supervised unit changed (a peer's liveness). */
 void supervise_update_candidates(Manager *m);

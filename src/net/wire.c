@@ -511,9 +511,13 @@ int wire_batch_dump(const WireHeader *h, const char *msgs, size_t msgs_size, cha
         w_lit(&w, ",\"seq\":");
         w_u64(&w, h->seq);
         if (h->initialised)
-                w_lit(&w, ",\"init\":true,\"msgs\":");
+                w_lit(&w, ",\"init\":true");
         else
-                w_lit(&w, ",\"init\":false,\"msgs\":");
+                w_lit(&w, ",\"init\":false");
+        if (h->ready)
+                w_lit(&w, ",\"ready\":true,\"msgs\":");
+        else
+                w_lit(&w, ",\"ready\":false,\"msgs\":");
         w_raw(&w, msgs, msgs_size);
         w_lit(&w, "}");
         if (w.oom) {
@@ -882,11 +886,22 @@ static int msg_parse(json_t *j, const WireHeader *h, PeerMsg *m, const Path *p, 
         return 0;
 }
 
+static int get_flag(json_t *j, const char *key, bool *ret, NetError *err) {
+        json_t *v = json_object_get(j, key);
+
+        if (!v || !json_is_boolean(v)) {
+                Path here = PATH_KEY(NULL, key);
+
+                return path_error(err, -EBADMSG, &here, v ? "expected true or false" : "missing field");
+        }
+        *ret = json_is_true(v);
+        return 0;
+}
+
 static int header_parse(json_t *j, WireHeader *h, NetError *err) {
         static const char *const keys[] = {
-                "version", "cluster", "voters", "from", "incarnation", "epoch", "seq", "init", "msgs",
+                "version", "cluster", "voters", "from", "incarnation", "epoch", "seq", "init", "ready", "msgs",
         };
-        json_t *init;
         uint64_t version;
         int r;
 
@@ -923,14 +938,10 @@ static int header_parse(json_t *j, WireHeader *h, NetError *err) {
         r = get_u64(j, "seq", &h->seq, NULL, err);
         if (r < 0)
                 return r;
-        init = json_object_get(j, "init");
-        if (!init || !json_is_boolean(init)) {
-                Path here = PATH_KEY(NULL, "init");
-
-                return path_error(err, -EBADMSG, &here, init ? "expected true or false" : "missing field");
-        }
-        h->initialised = json_is_true(init);
-        return 0;
+        r = get_flag(j, "init", &h->initialised, err);
+        if (r < 0)
+                return r;
+        return get_flag(j, "ready", &h->ready, err);
 }
 
 int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *err) {

@@ -52,6 +52,9 @@ typedef struct WireHeader {
         bool initialised;      /* the sender's acceptor belongs to an initialised cluster
                                 * (DESIGN.md "Bootstrap"): a voter found without its store
                                 * learns from this whether it lost its disk */
+        bool ready;            /* the sender serves and has checked the units it supervises:
+                                * at a cold start hosts wait for each other before they
+                                * campaign, so the rank, not start-up order, places names */
 } WireHeader;
 
 /* A decoded batch. msgs is owned by the batch; from, incarnation and epoch of every

@@ -23,6 +23,7 @@ static WireHeader test_header(void) {
                 .epoch = { .n = 3, .hash = UINT64_C(0x8000000000000001) },
                 .seq = 42,
                 .initialised = true,
+                .ready = true,
         };
 }
 
@@ -152,6 +153,7 @@ static void test_every_type_round_trips(void **state) {
         assert_true(b.header.epoch.n == h.epoch.n && b.header.epoch.hash == h.epoch.hash);
         assert_true(b.header.seq == h.seq);
         assert_true(b.header.initialised);
+        assert_true(b.header.ready);
         assert_int_equal(b.n_msgs, _MSG_TYPE_MAX);
         for (unsigned t = 0; t < _MSG_TYPE_MAX; t++)
                 assert_msg_equal(&b.msgs[t], &msgs[t]);
@@ -315,7 +317,7 @@ static void test_encode_refuses_what_cannot_travel(void **state) {
 }
 
 #define HDR "\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":2," \
-            "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false"
+            "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"ready\":false"
 #define PREP(ballot) "{\"type\":\"prepare\",\"round\":1,\"name\":\"a.service\",\"ballot\":" ballot "}"
 #define GOOD PREP("{\"counter\":3,\"host\":2}")
 #define ONE(m) "{" HDR ",\"msgs\":[" m "]}"
@@ -373,24 +375,27 @@ static const struct {
         { "{" HDR ",\"msgs\":{}}", -EBADMSG, "msgs: expected array" },
         { "{" HDR ",\"msgs\":[],\"sig\":\"\"}", -EBADMSG, "sig: unknown field" },
         { "{\"version\":1,\"cluster\":\"00000000000000AA\",\"voters\":\"00000000000000bb\",\"from\":2,"
-          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"msgs\":[]}",
+          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"ready\":false,\"msgs\":[]}",
           -EBADMSG, "cluster: expected 16 lower-case hex digits" },
         { "{\"version\":1,\"cluster\":\"aa\",\"voters\":\"00000000000000bb\",\"from\":2,"
-          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"msgs\":[]}",
+          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"ready\":false,\"msgs\":[]}",
           -EBADMSG, "cluster: expected 16 hex digits" },
         { "{\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":0,"
-          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"msgs\":[]}",
+          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":false,\"ready\":false,\"msgs\":[]}",
           -EBADMSG, "from: host id 0 is not a host" },
         { "{\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":2,"
-          "\"incarnation\":7,\"epoch\":{\"n\":1},\"seq\":42,\"init\":false,\"msgs\":[]}",
+          "\"incarnation\":7,\"epoch\":{\"n\":1},\"seq\":42,\"init\":false,\"ready\":false,\"msgs\":[]}",
           -EBADMSG, "epoch.hash: missing field" },
         { "[]", -EBADMSG, "batch: expected object" },
         { "{\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":2,"
           "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"msgs\":[]}",
           -EBADMSG, "init: missing field" },
         { "{\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":2,"
-          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":1,\"msgs\":[]}",
+          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":1,\"ready\":false,\"msgs\":[]}",
           -EBADMSG, "init: expected true or false" },
+        { "{\"version\":1,\"cluster\":\"00000000000000aa\",\"voters\":\"00000000000000bb\",\"from\":2,"
+          "\"incarnation\":7,\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"},\"seq\":42,\"init\":true,\"msgs\":[]}",
+          -EBADMSG, "ready: missing field" },
         { "", -EBADMSG, "invalid JSON" },
         { ONE(GOOD) " {}", -EBADMSG, "invalid JSON" },
         { "{\"version\":1", -EBADMSG, "invalid JSON" },
