@@ -217,7 +217,7 @@ echo "tore the rig down in $((($(date +%s%N) - start) / 1000000)) ms"
 
 check "no netns of the rig" sh -c "! ip netns list | grep -q pes-rig-$RIG_ID-"
 check "no links of the rig" sh -c "! ip -o link | grep -q ' pr-$RIG_ID'"
-check "no mounts of the rig" sh -c "! grep -q pes-rig /proc/self/mountinfo"
+check "no mounts of the rig" sh -c "! grep -q -e 'pes-rig-$RIG_ID-' -e '/pes-rig/$RIG_ID/' /proc/self/mountinfo"
 check "no rig dir" test ! -e "$RIG_DIR"
 check "no cgroup dirs" test ! -e "$RIG_CG_SYSTEMD/$RIG_ID" -a ! -e "$RIG_CG_UNIFIED/$RIG_ID"
 check "no process of the rig alive" sh -c "! for p in ${procs[*]}; do [ -d /proc/\$p ] && ! grep -q '^State:.*Z' /proc/\$p/status && echo \$p; done | grep ."
