@@ -71,6 +71,7 @@ struct Guard {
 
         uint64_t max_counter; /* highest ballot counter seen */
         Ballot ballot;        /* of the current attempt or tenure */
+        Ballot promised;      /* the last ballot a prepare quorum promised to this guard */
         uint64_t seq;         /* last sequence number sent */
 
         /* The tenure. */
@@ -498,6 +499,18 @@ static int after_stopped(Guard *g, uint64_t now, ActionList *out) {
                  * ballot with a higher seq, so no delayed renewal can undo it.
                  */
                 g->intent = g->stopping == LOST_HANDOFF ? INTENT_RESERVE : INTENT_FREE;
+                /*
+                 * A re-PREPARE of the tenure (after a renewal missed its quorum) may
+                 * have moved g->ballot before a quorum promised it. An ACCEPT there
+                 * would be phase 2 without phase 1, and could overwrite a newer
+                 * holder's lease (found by the simulator, P2). Finish that PREPARE
+                 * first: finish_prepare() writes the release only while the name
+                 * is still this host's.
+                 */
+                if (ballot_compare(&g->ballot, &g->promised) != 0) {
+                        g->state = GUARD_RELEASING;
+                        return start_prepare(g, now, out);
+                }
                 return write_release(g, now, out);
 
         default:
@@ -588,6 +601,8 @@ static bool own_tenure_on_top(const Guard *g) {
 static int finish_prepare(Guard *g, uint64_t now, ActionList *out) {
         RegValue v;
 
+        /* Phase 2 may use this ballot from now on, and only this one. */
+        g->promised = g->round.ballot;
         note_seen_holder(g);
 
         if (g->state == GUARD_RELEASING) {
