@@ -5,7 +5,7 @@
 # Source it from a test (set -euo pipefail is expected), then for example:
 #
 #       rig_skip_unless_usable          # exit 77 unless root with systemd
-#       rig_use test-x                  # pick the rig id, clean up a stale one
+#       rig_use_fresh tx                # pick the rig id, clean up a stale one
 #       rig_trap                        # tear down on EXIT, INT and TERM
 #       rig_up 3                        # boot h1 h2 h3 and wait until running
 #       rig_exec h1 systemctl is-system-running
@@ -25,6 +25,7 @@
 #   RIG_DBUS    colon-separated dirs whose *.conf bus policies are copied into
 #               every host's /usr/local/share/dbus-1/system.d at each boot.
 
+# shellcheck shell=bash
 RIG_LIBDIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 RIG_TOP=${RIG_TOP:-/run/pes-rig}
 RIG_SUBNET_PREFIX=10.231.7
@@ -206,7 +207,7 @@ rig_running() {
 # Exits 77 (skipped, for meson) with the reason, unless this process can run
 # a rig: root, systemd installed, the tools present, cgroup trees as expected.
 rig_skip_unless_usable() {
-        local why= t
+        local why="" t
         if [[ $(id -u) -ne 0 ]]; then
                 why="needs root"
         elif [[ ! -x /lib/systemd/systemd ]]; then
@@ -234,7 +235,7 @@ rig_skip_unless_usable() {
 # Writes a host's persistent files: hostname, machine id, and its
 # /etc/systemd/system with the masks and the boot target.
 rig__host_create() {
-        local host=$1 hd=$RIG_DIR/$1 u
+        local host=$1 hd=$RIG_DIR/$1
         mkdir -p "$hd"/{etc-pes,var-lib-pes,var-lib-systemd,usr-local}
         echo "$host" >"$hd/hostname"
         tr -d -- '-\n' </proc/sys/kernel/random/uuid >"$hd/machine-id"
