@@ -56,6 +56,7 @@ struct Store {
         bool thread_started;
 
         unsigned pending; /* loop side: handed over, not yet reported */
+        uint64_t n_groups; /* transactions written (under lock) */
         int efd;
         sd_event_source *efd_source;
 };
@@ -147,25 +148,40 @@ static int mdb_to_errno(int r) {
         return -EIO;
 }
 
-static int write_commit(Store *s, Commit *c) {
+/*
+ * Writes the commits of the list from first (linked by ->next) in one
+ * transaction, in order, so a later write of a name wins; one fsync for all.
+ */
+static int write_commits(Store *s, Commit *first) {
         MDB_txn *txn;
         int r;
 
         r = mdb_txn_begin(s->env, NULL, 0, &txn);
         if (r != 0)
                 return mdb_to_errno(r);
-        for (size_t i = 0; i < c->n_writes; i++) {
-                StagedWrite *w = &c->writes[i];
-                MDB_val key = { strlen(w->key), w->key }, val = { w->size, w->record };
+        for (Commit *c = first; c; c = c->next)
+                for (size_t i = 0; i < c->n_writes; i++) {
+                        StagedWrite *w = &c->writes[i];
+                        MDB_val key = { strlen(w->key), w->key }, val = { w->size, w->record };
 
-                r = mdb_put(txn, w->meta ? s->meta : s->names, &key, &val, 0);
-                if (r != 0) {
-                        mdb_txn_abort(txn);
-                        return mdb_to_errno(r);
+                        r = mdb_put(txn, w->meta ? s->meta : s->names, &key, &val, 0);
+                        if (r != 0) {
+                                mdb_txn_abort(txn);
+                                return mdb_to_errno(r);
+                        }
                 }
-        }
         /* The commit syncs the file (the environment has no MDB_NOSYNC). */
         return mdb_to_errno(mdb_txn_commit(txn));
+}
+
+static int write_commit(Store *s, Commit *c) {
+        Commit *next = c->next;
+        int r;
+
+        c->next = NULL;
+        r = write_commits(s, c);
+        c->next = next;
+        return r;
 }
 
 static void *writer_thread(void *userdata) {
@@ -173,28 +189,35 @@ static void *writer_thread(void *userdata) {
 
         pthread_mutex_lock(&s->lock);
         for (;;) {
-                Commit *c;
+                Commit *batch, *last;
+                bool any = false;
+                int error;
                 uint64_t one = 1;
 
                 while (!s->todo_head && !s->quit)
                         pthread_cond_wait(&s->wake, &s->lock);
-                c = s->todo_head;
-                if (!c)
+                batch = s->todo_head;
+                if (!batch)
                         break; /* quit, with nothing left to write */
-                s->todo_head = c->next;
-                if (!s->todo_head)
-                        s->todo_tail = NULL;
+                /* Group commit: every turn queued while the last fsync ran goes into
+                 * this transaction, so the writer never falls behind the loop. */
+                last = s->todo_tail;
+                s->todo_head = s->todo_tail = NULL;
                 pthread_mutex_unlock(&s->lock);
 
-                c->error = c->n_writes > 0 ? write_commit(s, c) : 0;
-                c->next = NULL;
+                for (Commit *c = batch; c; c = c->next)
+                        any = any || c->n_writes > 0;
+                error = any ? write_commits(s, batch) : 0;
+                for (Commit *c = batch; c; c = c->next)
+                        c->error = error;
 
                 pthread_mutex_lock(&s->lock);
                 if (s->done_tail)
-                        s->done_tail->next = c;
+                        s->done_tail->next = batch;
                 else
-                        s->done_head = c;
-                s->done_tail = c;
+                        s->done_head = batch;
+                s->done_tail = last;
+                s->n_groups++;
                 /* A full eventfd counter cannot happen (it holds 2⁶⁴−2). */
                 (void) !write(s->efd, &one, sizeof one);
         }
@@ -472,6 +495,15 @@ int store_stage_meta(Store *s, const char *key, uint64_t value) {
 
 bool store_has_staged(const Store *s) {
         return s && s->n_staged > 0;
+}
+
+uint64_t store_transactions(Store *s) {
+        uint64_t n;
+
+        pthread_mutex_lock(&s->lock);
+        n = s->n_groups;
+        pthread_mutex_unlock(&s->lock);
+        return n;
 }
 
 unsigned store_pending(const Store *s) {

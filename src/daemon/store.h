@@ -66,6 +66,9 @@ bool store_has_staged(const Store *s);
  */
 int store_commit(Store *s, StoreDoneFunc done, void *userdata);
 
+/* Transactions written so far: several commits queued meanwhile share one. */
+uint64_t store_transactions(Store *s);
+
 /* Commits handed over and not yet reported done. */
 unsigned store_pending(const Store *s);
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -160,6 +161,70 @@ static void test_commits_complete_in_order(void **state) {
         store_free(s);
 }
 
+/* Holds LMDB's write lock in a child process until told to let go. */
+static pid_t hold_write_lock(int *ret_go) {
+        int ready[2], go[2];
+        pid_t pid;
+        char c;
+
+        assert_int_equal(pipe(ready), 0);
+        assert_int_equal(pipe(go), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                MDB_env *env;
+                MDB_txn *txn;
+                char path[128];
+
+                snprintf(path, sizeof path, "%s/acceptor.mdb", dir);
+                if (mdb_env_create(&env) != 0 || mdb_env_set_maxdbs(env, 2) != 0 ||
+                    mdb_env_open(env, path, MDB_NOSUBDIR, 0600) != 0 || mdb_txn_begin(env, NULL, 0, &txn) != 0)
+                        _exit(1);
+                (void) !write(ready[1], "r", 1);
+                (void) !read(go[0], &c, 1);
+                mdb_txn_abort(txn);
+                mdb_env_close(env);
+                _exit(0);
+        }
+        assert_int_equal(read(ready[0], &c, 1), 1);
+        close(ready[0]);
+        close(ready[1]);
+        close(go[0]);
+        *ret_go = go[1];
+        return pid;
+}
+
+static void test_commits_queued_meanwhile_share_one_transaction(void **state) {
+        Store *s;
+        int slots[50] = {}, go, status;
+        Ballot bp = { 3, 1 };
+        pid_t child;
+
+        order_index = 0;
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        child = hold_write_lock(&go);
+        /* The writer blocks on the lock with at most the first commit; the other
+         * 49 queue up behind it and must go in one transaction once it is free. */
+        for (int i = 0; i < 50; i++) {
+                char name[32];
+                RegValue v = lease_value(3, 1, (uint64_t) i);
+
+                snprintf(name, sizeof name, "g%d.service", i);
+                assert_int_equal(store_stage(s, name, &bp, &v), 0);
+                assert_int_equal(store_commit(s, on_done_ordered, &slots[i]), 0);
+        }
+        assert_int_equal(write(go, "g", 1), 1);
+        close(go);
+        assert_int_equal(waitpid(child, &status, 0), child);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+        run_until(&order_index, 50);
+        for (int i = 0; i < 50; i++)
+                assert_int_equal(slots[i], i + 1);
+        assert_true(store_transactions(s) <= 2);
+        assert_true(store_transactions(s) >= 1);
+        store_free(s);
+}
+
 static void test_restaging_a_name_keeps_its_last_state(void **state) {
         Store *s;
         Done d = {};
@@ -294,6 +359,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_commit_is_reported_and_survives_reopen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commits_complete_in_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_commits_queued_meanwhile_share_one_transaction, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_restaging_a_name_keeps_its_last_state, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_free_reports_pending_commits, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_meta_values, setup, teardown),
