@@ -32,6 +32,7 @@ typedef enum SimEventType {
         EV_HEAL,        /* a partition heals */
         EV_TICK,        /* the daemon's one loop timer: node_tick() if the core's next deadline is due */
         EV_PAUSE,       /* a pause aimed at a holder's fence deadline begins */
+        EV_PING,        /* pesd's peer liveness: every H/2 each host hears the peers it can reach */
         _EV_MAX,
 } SimEventType;
 
@@ -83,6 +84,9 @@ typedef struct SimWrite {
         RegValue v;
 } SimWrite;
 
+/* SimWrite.name of the ballot reserve (bp.counter); -1 is the "initialised" marker. */
+#define SIM_WRITE_BALLOTS (-2)
+
 typedef struct SimBatch {
         uint64_t gen;
         uint64_t group; /* the commit (one fsync) it is part of */
@@ -130,6 +134,7 @@ typedef struct SimNode {
         /* Disk. */
         SimDurable *durable;       /* per name */
         bool durable_init;         /* the "initialised" marker is on disk */
+        uint64_t durable_ballots;  /* the ballot reserve on disk (ACTION_PERSIST_BALLOTS) */
         bool ever_init;            /* the cluster was initialised on this host once */
         uint64_t queued_gen, synced_gen;
         uint64_t writer_free_at;   /* the writer thread's last commit (true time) */
@@ -140,7 +145,6 @@ typedef struct SimNode {
         size_t n_batches, allocated_batches;
         SimHeld *held;
         size_t n_held, allocated_held;
-        bool turn_batch_open;      /* a batch was opened by the current loop turn */
 
         /* Per name. */
         bool *candidate;
@@ -148,7 +152,6 @@ typedef struct SimNode {
         Guard **guards;            /* NULL while down or not a candidate */
         SimUnit *units;
         uint64_t *timer_gen;       /* per name, and one more for the acceptor */
-        uint64_t *timer_at;        /* the node-clock deadline last armed */
         uint64_t tick_gen;         /* the loop timer (SIM_TIMERS_TICK) */
         bool tick_pending;
         uint64_t tick_deadline;    /* node clock */
@@ -165,14 +168,18 @@ typedef struct SimNode {
         Ballot *promise_ballot;
         uint64_t *promise_round;
         uint32_t *promise_mask;
-        /* B1: the highest ballot this host ever sent a PREPARE with, per name, across restarts. */
+        /* B1: the highest ballot this host ever sent a PREPARE with, per name, across
+         * restarts (forgotten when its disk is wiped, with the ballot reserve). */
         Ballot *prepared;
         uint64_t *prepared_round;
         uint64_t *prepared_life;
         Ballot (*quorum_ballots)[SIM_QUORUM_HISTORY];
 
+        /* pesd's peer table: when each peer last answered, and whether it counts as dead (3H). */
+        uint64_t heard[SIM_NODES_MAX];
+        bool dead[SIM_NODES_MAX];
+
         unsigned group;            /* partition group */
-        uint64_t down_until;
 } SimNode;
 
 typedef struct SimName {
@@ -226,6 +233,7 @@ typedef enum SimFault {
         FAULT_CALM,
         FAULT_BOOT,
         FAULT_CONDITION,
+        FAULT_PEERS,
         _FAULT_MAX,
 } SimFault;
 
@@ -280,11 +288,10 @@ typedef struct Sim {
         uint64_t healed_at;
         uint64_t phase_gen;
         bool partitioned;
+        bool one_way; /* the partition cuts only packets from a lower group to a higher one */
         uint64_t partition_gen;
         uint32_t loss_ppm, dup_ppm, tail_ppm, big_tail_ppm;
         uint64_t slow[SIM_NODES_MAX][SIM_NODES_MAX]; /* extra delay of a congested link (from, to) */
-        bool recovering_wipe; /* a wiped voter has not recovered yet */
-        uint16_t wiped_node;
 
         /* Timing of the cluster, for the checker's bounds. */
         uint64_t max_lease_usec;

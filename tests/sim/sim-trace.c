@@ -23,6 +23,7 @@ const char *sim_event_to_string(SimEventType t) {
                 [EV_HEAL] = "heal",
                 [EV_TICK] = "tick",
                 [EV_PAUSE] = "pause",
+                [EV_PING] = "ping",
         };
 
         if ((unsigned) t >= _EV_MAX)
@@ -47,6 +48,7 @@ const char *sim_fault_to_string(SimFault f) {
                 [FAULT_CALM] = "faults-heal",
                 [FAULT_BOOT] = "boot",
                 [FAULT_CONDITION] = "exec-condition-fails",
+                [FAULT_PEERS] = "peer-view",
         };
 
         if ((unsigned) f >= _FAULT_MAX)

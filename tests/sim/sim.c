@@ -38,6 +38,7 @@
 #define EXEC_CONDITION_MAX (50 * USEC_PER_MSEC)
 #define UNIT_PHASE_CONDITION 1u
 #define BINDS_TO_LATENCY_MAX (50 * USEC_PER_MSEC)
+#define PEER_HEARTBEAT (1000 * USEC_PER_MSEC) /* the cluster's H, pesd's ping interval */
 #define DOWN_MIN (50 * USEC_PER_MSEC)
 #define DOWN_MAX (8 * USEC_PER_SEC)
 #define CHAOS_MIN (2 * USEC_PER_SEC)
@@ -270,7 +271,10 @@ static uint64_t net_delay(Sim *s, const SimNode *from, const SimNode *to) {
 }
 
 static bool cut(const Sim *s, const SimNode *a, const SimNode *b) {
-        return s->partitioned && a != b && a->group != b->group;
+        if (!s->partitioned || a == b || a->group == b->group)
+                return false;
+        /* A one-way cut (a firewall rule in one direction): lower groups cannot reach higher ones. */
+        return !s->one_way || a->group < b->group;
 }
 
 static void trace_packet(Sim *s, uint32_t i, uint32_t flags, uint64_t delay) {
@@ -447,6 +451,11 @@ static int sync_done(Sim *s, SimNode *n, uint64_t group) {
         for (size_t i = 0; i < b->n_writes; i++) {
                 const SimWrite *w = &b->writes[i];
 
+                if (w->name == SIM_WRITE_BALLOTS) {
+                        if (w->bp.counter > n->durable_ballots)
+                                n->durable_ballots = w->bp.counter;
+                        continue;
+                }
                 if (w->name < 0) {
                         n->durable_init = true;
                         n->ever_init = true;
@@ -650,8 +659,8 @@ static int unit_done(Sim *s, SimNode *n, unsigned name) {
 
 /*
  * The loop turn's writes go to the writer thread, which commits in order. With
- * SIM_STORE_SERIAL (pesd's store.c) each turn is one transaction and one fsync;
- * with SIM_STORE_GROUP a turn joins the next commit if that has not begun yet.
+ * SIM_STORE_GROUP (pesd's store.c) a turn joins the next commit if that has not
+ * begun yet; with SIM_STORE_SERIAL each turn is one transaction and one fsync.
  */
 static int commit(Sim *s, SimNode *n, SimBatch *batch) {
         uint64_t d, start;
@@ -695,7 +704,6 @@ static int arm_timer(Sim *s, SimNode *n, int32_t name, uint64_t deadline, bool f
 
         /* One timer per name, re-armed by every ARM_TIMER, as an sd-event source is. */
         n->timer_gen[slot]++;
-        n->timer_at[slot] = deadline;
         return schedule(s, at, EV_TIMER, n->host - 1, name, n->timer_gen[slot]);
 }
 
@@ -761,6 +769,15 @@ static int carry_out(Sim *s, SimNode *n) {
                                 r = batch_open(n, &batch);
                         if (r >= 0)
                                 r = batch_add(batch, name, &a->persist.bp, &a->persist.v);
+                        break;
+
+                case ACTION_PERSIST_BALLOTS:
+                        tr = sim_trace_add(s, TRACE_ACTION, a->type, n->host, -1);
+                        tr->a = a->ballots.reserve;
+                        if (!batch)
+                                r = batch_open(n, &batch);
+                        if (r >= 0)
+                                r = batch_add(batch, SIM_WRITE_BALLOTS, &(Ballot) { .counter = a->ballots.reserve }, NULL);
                         break;
 
                 case ACTION_PERSIST_INIT:
@@ -846,6 +863,69 @@ static int carry_out(Sim *s, SimNode *n) {
         return r;
 }
 
+/* ---- peer liveness and candidates ---- */
+
+/* The live eligible candidates for a name as host n sees them (DESIGN.md "rank"). */
+static int set_candidates(Sim *s, SimNode *n, unsigned name) {
+        const SimName *nm = &s->names[name];
+        RankCandidate c[SIM_NODES_MAX];
+        size_t k = 0;
+        int r;
+
+        for (size_t i = 0; i < nm->n_candidates; i++)
+                if (!n->dead[nm->candidates[i].host - 1])
+                        c[k++] = nm->candidates[i];
+        r = node_set_candidates(n->core, nm->name, c, k);
+        if (r < 0)
+                return sim_fail(s, r, "node_set_candidates", n, (int32_t) name);
+        return 0;
+}
+
+/*
+ * pesd pings every peer every H and counts one dead after 3H without an answer
+ * (src/daemon/peers.c); a change re-ranks every name (manager.c on_peer_state()).
+ * A host hears a peer that is up and whose packets reach it both ways.
+ */
+static int ping(Sim *s) {
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *o = &s->nodes[i];
+                bool changed = false;
+
+                if (!o->up)
+                        continue;
+                for (unsigned k = 0; k < s->n_nodes; k++) {
+                        SimNode *p = &s->nodes[k];
+                        bool dead;
+
+                        if (p == o)
+                                continue;
+                        if (p->up && !cut(s, o, p) && !cut(s, p, o))
+                                o->heard[k] = s->now;
+                        dead = s->now > o->heard[k] + 3 * PEER_HEARTBEAT;
+                        if (dead != o->dead[k]) {
+                                TraceRec *tr = sim_trace_add(s, TRACE_FAULT, FAULT_PEERS, o->host, -1);
+
+                                tr->a = p->host;
+                                tr->b = dead;
+                                o->dead[k] = dead;
+                                changed = true;
+                        }
+                }
+                if (!changed)
+                        continue;
+                for (unsigned name = 0; name < s->n_names; name++) {
+                        int r;
+
+                        if (!o->guards[name])
+                                continue;
+                        r = set_candidates(s, o, name);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return schedule(s, s->now + PEER_HEARTBEAT / 2, EV_PING, 0, -1, 0);
+}
+
 /* ---- nodes ---- */
 
 static int node_boot(Sim *s, SimNode *n, bool new_clock) {
@@ -874,6 +954,8 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         r = node_new(n->host, n->incarnation, &s->config, &n->core_rng, &n->core);
         if (r < 0)
                 return sim_fail(s, r, "node_new", n, -1);
+        /* The ballot reserve on disk: new ballots start above it (F5, B1). */
+        node_set_ballot_floor(n->core, n->durable_ballots);
 
         /* DESIGN.md "Restart", "Lost disk", "Bootstrap": the mode follows from what is on disk. */
         if (n->durable_init) {
@@ -892,6 +974,10 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         else
                 mode = ACCEPTOR_START_BOOTSTRAP;
 
+        for (unsigned k = 0; k < s->n_nodes; k++) {
+                n->heard[k] = s->now;
+                n->dead[k] = false;
+        }
         memset(n->promise_ballot, 0, s->n_names * sizeof(Ballot));
         memset(n->promise_mask, 0, s->n_names * sizeof(uint32_t));
         memset(n->promise_round, 0, s->n_names * sizeof(uint64_t));
@@ -920,9 +1006,9 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
                 r = node_supervise(n->core, nm->name, &nm->params, now, &s->out);
                 if (r < 0)
                         return sim_fail(s, r, "node_supervise", n, (int32_t) i);
-                r = node_set_candidates(n->core, nm->name, nm->candidates, nm->n_candidates);
+                r = set_candidates(s, n, i);
                 if (r < 0)
-                        return sim_fail(s, r, "node_set_candidates", n, (int32_t) i);
+                        return r;
                 n->guards[i] = node_guard(n->core, nm->name);
                 if (!n->guards[i])
                         return sim_fail(s, -ENOENT, "node_guard", n, (int32_t) i);
@@ -990,11 +1076,15 @@ static int node_crash(Sim *s, SimNode *n, bool host, bool wipe) {
                         n->promised[i] = (Ballot) {};
                 }
                 n->durable_init = false;
+                n->durable_ballots = 0;
+                /* B1 holds across restarts with the disk; a wiped disk takes the ballot
+                 * reserve with it (DESIGN.md promises I1 and I3 there, which P2 keeps). */
+                for (unsigned i = 0; i < s->n_names; i++)
+                        n->prepared[i] = (Ballot) {};
         }
 
-        n->down_until = s->now + sim_rng_range(&s->rng, DOWN_MIN, DOWN_MAX);
         s->all_dirty = true;
-        return schedule(s, n->down_until, EV_BOOT, n->host - 1, -1, host);
+        return schedule(s, s->now + sim_rng_range(&s->rng, DOWN_MIN, DOWN_MAX), EV_BOOT, n->host - 1, -1, host);
 }
 
 /* ---- workload and faults ---- */
@@ -1142,6 +1232,7 @@ static int inject_partition(Sim *s) {
                 s->nodes[sim_rng_below(&s->rng, s->n_nodes)].group = used == 1 ? 1 : 0;
 
         s->partitioned = true;
+        s->one_way = sim_rng_below(&s->rng, 4) == 0;
         s->partition_gen++;
         s->res->partitions++;
         tr = sim_trace_add(s, TRACE_FAULT, FAULT_PARTITION, 0, -1);
@@ -1395,6 +1486,9 @@ static int handle(Sim *s, const SimEvent *ev) {
                         return STALE;
                 return pause_node(s, n);
 
+        case EV_PING:
+                return ping(s);
+
         case EV_SYNC:
                 if (ev->life != n->life || !n->up)
                         return STALE;
@@ -1552,7 +1646,6 @@ static int setup(Sim *s) {
                 n->guards = calloc(s->n_names, sizeof(Guard *));
                 n->units = calloc(s->n_names, sizeof(SimUnit));
                 n->timer_gen = calloc(s->n_names + 1, sizeof(uint64_t));
-                n->timer_at = calloc(s->n_names + 1, sizeof(uint64_t));
                 n->durable = calloc(s->n_names, sizeof(SimDurable));
                 n->bp_seen = calloc(s->n_names, sizeof(Ballot));
                 n->promise_ballot = calloc(s->n_names, sizeof(Ballot));
@@ -1564,7 +1657,7 @@ static int setup(Sim *s) {
                 n->quorum_ballots = calloc(s->n_names, sizeof(*n->quorum_ballots));
                 n->promised = calloc(s->n_names, sizeof(Ballot));
                 if (!n->candidate || !n->released || !n->guards || !n->units || !n->timer_gen ||
-                    !n->timer_at || !n->durable || !n->bp_seen || !n->promised ||
+                    !n->durable || !n->bp_seen || !n->promised ||
                     !n->promise_ballot || !n->promise_mask || !n->quorum_ballots ||
                     !n->promise_round || !n->prepared || !n->prepared_round || !n->prepared_life)
                         return -ENOMEM;
@@ -1616,6 +1709,9 @@ static int setup(Sim *s) {
         r = schedule(s, sim_rng_range(&s->rng, CALM_MIN, CALM_MAX), EV_PHASE, 0, -1, 0);
         if (r < 0)
                 return r;
+        r = schedule(s, PEER_HEARTBEAT / 2, EV_PING, 0, -1, 0);
+        if (r < 0)
+                return r;
         return schedule(s, sim_rng_exp(&s->rng, CALM_SPACING), EV_CHAOS, 0, -1, 0);
 }
 
@@ -1633,7 +1729,6 @@ static void teardown(Sim *s) {
                 free(n->guards);
                 free(n->units);
                 free(n->timer_gen);
-                free(n->timer_at);
                 free(n->durable);
                 free(n->bp_seen);
                 free(n->promised);
