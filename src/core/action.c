@@ -67,6 +67,7 @@ const char *action_type_to_string(ActionType t) {
         static const char *const table[_ACTION_TYPE_MAX] = {
                 [ACTION_SEND] = "send",
                 [ACTION_PERSIST] = "persist",
+                [ACTION_PERSIST_BALLOTS] = "persist-ballots",
                 [ACTION_PERSIST_INIT] = "persist-init",
                 [ACTION_START_UNIT] = "start-unit",
                 [ACTION_STOP_UNIT] = "stop-unit",

@@ -28,6 +28,7 @@ typedef enum ActionType {
         ACTION_SEND,         /* send .send.msg to host .send.to */
         ACTION_PERSIST,      /* write the acceptor state (.persist) of .name */
         ACTION_PERSIST_INIT, /* write the "initialised" marker (DESIGN.md "Bootstrap") */
+        ACTION_PERSIST_BALLOTS, /* write .ballots.reserve: no ballot above it was ever sent */
         ACTION_START_UNIT,   /* the tenure began: write the env file, start the unit */
         ACTION_STOP_UNIT,    /* StopUnit, then report node_unit_stopped() once inactive */
         ACTION_KILL_UNIT,    /* SIGKILL the unit's cgroup now (the fence deadline passed) */
@@ -74,6 +75,16 @@ typedef struct Action {
                          */
                         bool seq_only;
                 } persist;
+                struct {
+                        /*
+                         * DESIGN.md "Identity": ballots never collide, also across a
+                         * restart. Every ballot counter this host sends is at most a
+                         * reserve that was made durable first; after a restart the
+                         * daemon passes it to node_set_ballot_floor(), so that new
+                         * ballots start above everything sent in earlier lives.
+                         */
+                        uint64_t reserve;
+                } ballots;
                 struct {
                         uint64_t token;
                         uint64_t valid; /* the holder's deadline, node clock */

@@ -282,8 +282,18 @@ static int start_prepare(Guard *g, uint64_t now, ActionList *out) {
         PeerMsg *m;
 
         round_begin(g, ROUND_PREPARE, now);
-        g->ballot = ballot_next(g->max_counter, g->ctx->self);
+        /* DESIGN.md "Identity": never a ballot an earlier life of this host sent. */
+        g->ballot = ballot_next(g->max_counter > g->ctx->ballot_floor ? g->max_counter : g->ctx->ballot_floor,
+                                g->ctx->self);
         g->max_counter = g->ballot.counter;
+        if (g->ballot.counter > g->ctx->ballot_reserve) {
+                Action *a = action_list_append(out, ACTION_PERSIST_BALLOTS, NULL);
+
+                if (!a)
+                        return -ENOMEM;
+                g->ctx->ballot_reserve = g->ballot.counter + GUARD_BALLOT_RESERVE_STEP;
+                a->ballots.reserve = g->ctx->ballot_reserve;
+        }
         g->round.ballot = g->ballot;
         g->wake_at = 0;
         g->skip_read = false;
@@ -299,6 +309,8 @@ static int start_prepare(Guard *g, uint64_t now, ActionList *out) {
                 if (!m)
                         return -ENOMEM;
                 m->ballot = g->ballot;
+                /* It leaves only once the reserve covering its ballot is durable. */
+                out->actions[out->n - 1].send.after_persist = true;
         }
         return 0;
 }

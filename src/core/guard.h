@@ -36,7 +36,12 @@ typedef struct GuardContext {
         VoterConfig config;
         CoreRng rng;
         uint64_t next_round; /* round ids: unique per node and incarnation */
+        uint64_t ballot_floor;   /* counters of earlier lives are at most this (durable) */
+        uint64_t ballot_reserve; /* counters up to this may be sent (made durable first) */
 } GuardContext;
+
+/* Ballot counters are reserved in steps, so that the reserve is written rarely. */
+#define GUARD_BALLOT_RESERVE_STEP UINT64_C(1024)
 
 /* Initialises ctx; round ids start at incarnation·2³² so a restart never reuses one. */
 int guard_context_init(GuardContext *ctx, uint16_t self, uint64_t incarnation,

@@ -134,6 +134,14 @@ DEFINE_NAME_CALL(node_campaign, guard_campaign)
 DEFINE_NAME_CALL(node_unit_stopped, guard_unit_stopped)
 DEFINE_NAME_CALL(node_unit_failed, guard_unit_failed)
 
+void node_set_ballot_floor(Node *n, uint64_t floor) {
+        assert(n);
+        if (floor > n->ctx.ballot_floor)
+                n->ctx.ballot_floor = floor;
+        if (floor > n->ctx.ballot_reserve)
+                n->ctx.ballot_reserve = floor;
+}
+
 int node_claim_cleared(Node *n, const char *name, uint64_t now) {
         Guard *g = lookup(n, name);
 

@@ -34,6 +34,12 @@ int node_new(uint16_t self, uint64_t incarnation, const VoterConfig *config,
              const CoreRng *rng, Node **ret);
 Node *node_free(Node *n);
 
+/*
+ * The ballot reserve read back from the store (the last ACTION_PERSIST_BALLOTS that
+ * was synced), before any guard campaigns: new ballots start above it.
+ */
+void node_set_ballot_floor(Node *n, uint64_t floor);
+
 /* Durable acceptor state read back from the store, before node_start(). */
 int node_acceptor_load(Node *n, const char *name, const Ballot *bp, const RegValue *v);
 

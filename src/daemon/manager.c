@@ -613,6 +613,12 @@ int manager_flush(Manager *m) {
                         if (r < 0)
                                 log_error_errno(r, "Cannot stage the initialised marker: %m");
                         break;
+                case ACTION_PERSIST_BALLOTS:
+                        /* PREPAREs wait for it (after_persist): no ballot leaves unreserved. */
+                        r = store_stage_meta(m->store, "ballot-reserve", a.ballots.reserve);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot stage the ballot reserve: %m");
+                        break;
                 case ACTION_START_UNIT:
                         if ((unit = supervise_find(m, a.name)))
                                 supervise_start(m, unit, &a);
@@ -1079,7 +1085,7 @@ static int mkdir_p(const char *path, mode_t mode) {
 }
 
 static int setup_store(Manager *m, AcceptorStart *ret_mode) {
-        uint64_t incarnation = 0, initialised = 0, cluster_id;
+        uint64_t incarnation = 0, initialised = 0, cluster_id, reserve = 0;
         bool existed;
         int r;
 
@@ -1122,6 +1128,12 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
         r = node_new(m->self, m->incarnation, &m->voters, &rng, &m->node);
         if (r < 0)
                 return log_error_errno(r, "Cannot create the consensus node: %m");
+        /* DESIGN.md "Identity": new ballots start above every one an earlier life sent. */
+        r = store_get_meta(m->store, "ballot-reserve", &reserve);
+        if (r < 0 && r != -ENOENT)
+                return log_error_errno(r, "Cannot read the ballot reserve: %m");
+        if (r >= 0)
+                node_set_ballot_floor(m->node, reserve);
         r = store_load(m->store, load_one, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the acceptor state from %s: %m", m->config.state_dir);
