@@ -301,6 +301,9 @@ static int queue_send(Sim *s, SimNode *n, uint16_t to_host, const PeerMsg *m) {
         }
         s->res->messages++;
         sim_check_sent(s, n, m);
+        /* P2 and B1 judge what leaves the host: a PREPARE held for a sync that a crash prevents never did. */
+        if (m->type == MSG_ACCEPT || m->type == MSG_PREPARE)
+                sim_check_proposed(s, n, m);
 
         slot = &s->outbox[to_host - 1];
         if (*slot == NO_PACKET) {
@@ -742,8 +745,6 @@ static int carry_out(Sim *s, SimNode *n) {
 
                 switch (a->type) {
                 case ACTION_SEND:
-                        if (a->send.msg.type == MSG_ACCEPT || a->send.msg.type == MSG_PREPARE)
-                                sim_check_proposed(s, n, &a->send.msg);
                         /* action.h: a reply waits for every write queued so far. */
                         if (a->send.after_persist && n->queued_gen > n->synced_gen)
                                 r = hold(s, n, a->send.to, &a->send.msg);
