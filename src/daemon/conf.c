@@ -277,6 +277,16 @@ static int handle_cluster(ParseContext *ctx, const char *key, const char *value)
                 c->heartbeat = u;
                 return 1;
         }
+        if (strcmp(key, "MaxPauseSec") == 0) {
+                usec_t u;
+
+                if (parse_timespan(value, &u) < 0)
+                        return fail(ctx, "MaxPauseSec=: '%s' is not a duration (e.g. 200ms)", value);
+                if (u < 10 * USEC_PER_MSEC || u > 10 * USEC_PER_SEC)
+                        return fail(ctx, "MaxPauseSec=: '%s' is outside 10ms…10s", value);
+                c->max_pause = u;
+                return 1;
+        }
         return fail(ctx, "unknown key '%s' in [Cluster]", key);
 }
 
@@ -345,6 +355,7 @@ int config_init_defaults(PesConfig *c) {
         *c = (PesConfig){
                 .listen_port = PES_DEFAULT_PORT,
                 .heartbeat = USEC_PER_SEC,
+                .max_pause = 200 * USEC_PER_MSEC,
         };
         if (gethostname(host, sizeof host) < 0 || !node_name_valid(host, strnlen(host, sizeof host)))
                 snprintf(host, sizeof host, "localhost");

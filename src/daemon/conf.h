@@ -32,6 +32,7 @@ typedef struct PesConfig {
         size_t n_peers;
         char *key_file;     /* KeyFile=: the cluster key; needed when there are peers */
         usec_t heartbeat;   /* HeartbeatSec=: H, default 1 s */
+        usec_t max_pause;   /* MaxPauseSec=: δ, the longest host pause the margins absorb (200 ms) */
 
         /* [TLS] (optional) */
         char *tls_certificate;

@@ -800,12 +800,30 @@ static void receive_one(Manager *m, const PeerMsg *msg, uint64_t now) {
                                 manager_host_name(m, msg->from), wire_msg_type_to_string(msg->type), msg->name);
 }
 
+static int on_initialised(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+        WireHeader h;
+
+        m->init_timer = sd_event_source_disable_unref(m->init_timer);
+        m->initialised = true;
+        manager_header_fill(m, &h);
+        peers_set_header(m->peers, &h);
+        return 0;
+}
+
 static void start_acceptor(Manager *m, AcceptorStart mode) {
         WireHeader h;
         int r;
 
         m->start_pending = false;
-        m->initialised = true;
+        /* A voter that just bootstrapped says so only after 2H: the other voters of a
+         * forming cluster are deciding too, and one that heard "initialised" from it
+         * first would take itself for a voter that lost its disk. */
+        if (mode == ACCEPTOR_START_BOOTSTRAP)
+                (void) sd_event_add_time_relative(m->event, &m->init_timer, CLOCK_MONOTONIC, 2 * m->config.heartbeat,
+                                                  0, on_initialised, m);
+        else
+                m->initialised = true;
         manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         r = node_start(m->node, mode, manager_now(m), &m->actions);
@@ -1048,6 +1066,13 @@ static int setup_identity(Manager *m) {
         r = voter_config_init(&m->voters, voters, (unsigned) n);
         if (r < 0)
                 return log_error_errno(r, "Invalid voter configuration: %m");
+        /* δ is agreed, not local (DESIGN.md "Timing is agreed"): it is part of the
+         * configuration's hash, so hosts with another MaxPauseSec= never count each other. */
+        m->voters.delta_usec = m->config.max_pause;
+        m->voters.epoch.hash = voter_config_hash(&m->voters, 0);
+        r = voter_config_validate(&m->voters);
+        if (r < 0)
+                return log_error_errno(r, "Invalid voter configuration (MaxPauseSec=): %m");
         return 0;
 }
 
@@ -1292,6 +1317,7 @@ Manager *manager_free(Manager *m) {
         sd_event_source_disable_unref(m->timer);
         sd_event_source_disable_unref(m->shutdown_timer);
         sd_event_source_disable_unref(m->ready_grace);
+        sd_event_source_disable_unref(m->init_timer);
         supervise_done(m);
         sd_bus_flush_close_unref(m->bus);
         http_server_free(m->server);

@@ -72,6 +72,7 @@ typedef struct Manager {
         bool units_loaded;             /* supervise_setup() has declared the units.d files */
         unsigned units_checking;       /* units still being checked with systemd */
         sd_event_source *ready_grace;
+        sd_event_source *init_timer;   /* announces "initialised" 2H after a bootstrap */
         bool stopping;                 /* SIGTERM seen: releasing, then exit */
         Metrics metrics;
 

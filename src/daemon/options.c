@@ -29,6 +29,8 @@ void pesd_help(void) {
                "  Peers=NAME@ADDR[:PORT] ...  Every host of the cluster, this one included (at most 7)\n"
                "  KeyFile=PATH           The cluster key (pesctl keygen), needed with Peers=\n"
                "  HeartbeatSec=DURATION  Heartbeat H (default 1s); leases last 3H\n"
+               "  MaxPauseSec=DURATION   Delta: the longest host pause the lease margins absorb\n"
+               "                         (default 200ms; the same on every host)\n"
                "  [Paths]\n"
                "  StateDir=PATH          Durable state (default " PES_STATEDIR ")\n"
                "  RuntimeDir=PATH        Runtime files (default " PES_RUNTIMEDIR ")\n"

@@ -28,8 +28,12 @@ log() {
 fail() {
         log "FAIL: $*"
         for i in $(seq 1 "$NODES"); do
-                echo "---- pesd n$i log (tail)"
-                tail -n 30 "$TD/n$i/pesd.log" 2>/dev/null || true
+                echo "---- pesd n$i log (tail, without message traces)"
+                grep -v "pesd: From \|pesd: Synced" "$TD/n$i/pesd.log" 2>/dev/null | tail -n 30 || true
+                if [[ -s $TD/holder.n$i.out ]]; then
+                        echo "---- client on n$i"
+                        tail -n 10 "$TD/holder.n$i.out"
+                fi
         done
         exit 1
 }

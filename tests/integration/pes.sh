@@ -8,7 +8,8 @@
 #       pes_check_ticks                       # fails on any overlap or lower token
 #
 # Settings: PES_BUILD (meson build dir, required), PES_HEARTBEAT (HeartbeatSec=,
-# default 1s), PES_UNIT_SETTINGS (extra [Supervise] lines for every unit).
+# default 1s), PES_MAX_PAUSE (MaxPauseSec=, default 200ms), PES_UNIT_SETTINGS
+# (extra [Supervise] lines for every unit).
 set -euo pipefail
 
 PES_IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -61,6 +62,7 @@ Listen=$(rig_ip "$h")
 Peers=$peers
 KeyFile=/etc/pes/cluster.key
 HeartbeatSec=${PES_HEARTBEAT:-1s}
+MaxPauseSec=${PES_MAX_PAUSE:-200ms}
 CONF
         for unit in "$@"; do
                 printf '[Supervise]\n%s\n' "${PES_UNIT_SETTINGS:-}" >"$etc/units.d/$unit.conf"

@@ -47,6 +47,7 @@ static void test_full_file_is_read(void **state) {
                             "Peers=h1@10.0.0.1 h2@10.0.0.2:7000, h3@[fd00::3]:7001\n"
                             "KeyFile=/etc/pes/cluster.key\n"
                             "HeartbeatSec=500ms ; half a second\n"
+                            "MaxPauseSec=50ms\n"
                             "\n"
                             "[Paths]\n"
                             "StateDir=/var/lib/pes-test\n",
@@ -67,6 +68,7 @@ static void test_full_file_is_read(void **state) {
         assert_int_equal(config_self_index(&c), 1);
         assert_string_equal(c.key_file, "/etc/pes/cluster.key");
         assert_int_equal(c.heartbeat, 500 * USEC_PER_MSEC);
+        assert_int_equal(c.max_pause, 50 * USEC_PER_MSEC);
         assert_string_equal(c.state_dir, "/var/lib/pes-test");
         assert_string_equal(c.runtime_dir, PES_RUNTIMEDIR);
         config_done(&c);
@@ -80,6 +82,7 @@ static void test_defaults_are_a_one_node_cluster_on_loopback(void **state) {
         assert_int_equal(c.listen_port, PES_DEFAULT_PORT);
         assert_int_equal(c.n_peers, 0);
         assert_int_equal(c.heartbeat, USEC_PER_SEC);
+        assert_int_equal(c.max_pause, 200 * USEC_PER_MSEC);
         assert_null(c.cluster_name);
         assert_non_null(c.node_name);
         config_done(&c);
@@ -114,6 +117,7 @@ static void test_bad_lines_are_refused_with_file_and_line(void **state) {
         assert_refused("Name=a\n", "1: 'Name=' outside any section");
         assert_refused("[Cluster]\n\nHeartbeatSec=fast\n", "3: HeartbeatSec=: 'fast' is not a duration");
         assert_refused("[Cluster]\nHeartbeatSec=1ms\n", "2: HeartbeatSec=: '1ms' is outside");
+        assert_refused("[Cluster]\nMaxPauseSec=1h\n", "2: MaxPauseSec=: '1h' is outside");
         assert_refused("[Cluster]\nListen=10.0.0.1:99999\n", "2: Listen=: '10.0.0.1:99999' is not ADDRESS[:PORT]");
         assert_refused("[Cluster]\nPeers=h1@10.0.0.1 h2\n", "2: Peers=: 'h2' is not NAME@ADDRESS[:PORT]");
         assert_refused("[Cluster]\nPeers=h1@\n", "2: Peers=: 'h1@' has no valid ADDRESS[:PORT]");
