@@ -7,6 +7,7 @@
 
 #include "basic/log.h"
 #include "daemon/manager.h"
+#include "daemon/supervise.h"
 
 static const char *kind_string(const NameView *v) {
         if (v->holder == PES_HOST_NONE || v->kind == VALUE_FREE)
@@ -118,6 +119,32 @@ static int get_metrics(HttpServer *s, const char *path, char **ret_body, size_t 
         return 200;
 }
 
+/*
+ * GET /v1/units/UNIT: this host's view of a unit it supervises. 200 only while
+ * the unit runs here under a tenure (a moving host polls it to know the unit is
+ * active on its new owner), 503 otherwise, 404 if it is not supervised here.
+ */
+static int get_unit(HttpServer *s, const char *path, char **ret_body, size_t *ret_size,
+                    const char **ret_content_type, void *userdata) {
+        Manager *m = userdata;
+        const char *unit = path + strlen("/v1/units/");
+        Supervised *u = unit[0] && !strchr(unit, '/') ? supervise_find(m, unit) : NULL;
+        int r;
+
+        if (!u) {
+                r = dump(json_pack("{s:s, s:s}", "error", "not supervised here", "unit", unit), ret_body, ret_size,
+                         ret_content_type);
+                return r < 0 ? r : 404;
+        }
+        r = dump(json_pack("{s:s, s:s, s:s, s:b, s:I}", "unit", u->conf.unit, "phase", supervised_phase_to_string(u->phase),
+                           "active_state", u->have_status ? unit_active_state_to_string(u->status.active) : "",
+                           "held_here", u->held, "token", (json_int_t) (u->held ? u->token : 0)),
+                 ret_body, ret_size, ret_content_type);
+        if (r < 0)
+                return r;
+        return u->phase == SUP_RUNNING ? 200 : 503;
+}
+
 int http_api_setup(Manager *m) {
         int r;
 
@@ -128,6 +155,8 @@ int http_api_setup(Manager *m) {
                 r = http_server_add_get_route(m->server, "/v1/names/", true, get_name, m);
         if (r >= 0)
                 r = http_server_add_get_route(m->server, "/v1/nodes", false, get_nodes, m);
+        if (r >= 0)
+                r = http_server_add_get_route(m->server, "/v1/units/", true, get_unit, m);
         if (r >= 0)
                 r = http_server_add_get_route(m->server, "/metrics", false, get_metrics, m);
         if (r < 0)

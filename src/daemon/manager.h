@@ -62,6 +62,7 @@ typedef struct Manager {
         sd_event_source *reload_timer; /* one daemon-reload for a burst of drop-ins */
         bool reload_running;
         uint64_t reloads_started;
+        struct HttpClient *probe_client;  /* HealthURL= probes, made when first needed */
         unsigned gate_in_flight;       /* systemd operations under way (supervise.c) */
         struct GateOp *gate_urgent, *gate_normal;
         bool quorate;

@@ -17,6 +17,7 @@
 #include "core/lease.h"
 #include "daemon/manager.h"
 #include "daemon/supervise.h"
+#include "net/http-client.h"
 #include "systemd/dropin.h"
 
 #define RUNTIME_UNIT_DIR "/run/systemd/system"
@@ -339,6 +340,8 @@ static void gate_free_all(Manager *m) {
                 }
 }
 
+static void health_stop(Supervised *s);
+
 /* ---- stopping ---- */
 
 static void stop_checked(Supervised *s);
@@ -402,6 +405,7 @@ static void stop_unit(Supervised *s, const char *why) {
 
         s->phase = SUP_STOPPING;
         s->stop_checks = 0;
+        health_stop(s);
         log_unit(LOG_INFO, s, "Stopping %s: %s.", unit_of(s), why);
         /* DESIGN.md "Timers": stopping a supervised .timer also stops the service it
          * triggers, so a job never runs on two hosts across an owner change. */
@@ -475,6 +479,78 @@ static void unit_failed(Supervised *s, const char *why) {
         (void) manager_flush(m);
 }
 
+/* ---- health probes (HealthURL=) ---- */
+
+static void health_stop(Supervised *s) {
+        s->health_timer = sd_event_source_disable_unref(s->health_timer);
+        s->health_failures = 0;
+}
+
+static void health_arm(Supervised *s);
+
+static void on_health(HttpClient *c, uint16_t peer, const HttpClientResult *r, void *userdata) {
+        Supervised *s = userdata;
+
+        s->health_inflight = false;
+        if (s->phase != SUP_RUNNING)
+                return;
+        if (r->error >= 0) {
+                if (s->health_failures > 0)
+                        log_unit(LOG_INFO, s, "Health check of %s passes again.", unit_of(s));
+                s->health_failures = 0;
+        } else {
+                s->health_failures++;
+                log_unit(LOG_WARNING, s, "Health check of %s failed (%u of %u): %s", unit_of(s), s->health_failures,
+                         s->conf.health_threshold, r->error_text ?: strerror(-r->error));
+                if (s->health_failures >= s->conf.health_threshold) {
+                        char why[96];
+
+                        snprintf(why, sizeof why, "its health check failed %u times in a row", s->health_failures);
+                        health_stop(s);
+                        unit_failed(s, why);
+                        return;
+                }
+        }
+        health_arm(s);
+}
+
+static int on_health_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Supervised *s = userdata;
+        Manager *m = s->manager;
+        NetError err = {};
+        int r;
+
+        s->health_timer = sd_event_source_disable_unref(s->health_timer);
+        if (s->phase != SUP_RUNNING || s->health_inflight)
+                return 0;
+        if (!m->probe_client) {
+                HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+
+                cc.key = &m->key;
+                cc.cluster_id = m->cluster_id;
+                r = http_client_new(&m->probe_client, m->event, &cc, &err);
+                if (r < 0) {
+                        log_unit(LOG_ERR, s, "Cannot set up health probes: %s", err.text);
+                        return 0;
+                }
+        }
+        r = http_client_probe(m->probe_client, s->conf.health_url, s->conf.health_timeout, on_health, s, &err);
+        if (r < 0) {
+                log_unit(LOG_ERR, s, "Cannot probe %s: %s", s->conf.health_url, err.text);
+                health_arm(s);
+                return 0;
+        }
+        s->health_inflight = true;
+        return 0;
+}
+
+static void health_arm(Supervised *s) {
+        if (!s->conf.health_url || s->phase != SUP_RUNNING || s->health_timer)
+                return;
+        (void) sd_event_add_time_relative(s->manager->event, &s->health_timer, CLOCK_MONOTONIC,
+                                          s->conf.health_interval, USEC_PER_MSEC, on_health_timer, s);
+}
+
 /* ---- starting ---- */
 
 static bool state_is_up(const Supervised *s, UnitActiveState st) {
@@ -495,6 +571,7 @@ static void on_started_info(SystemdClient *c, const char *unit, int error, const
         s->status = info->status;
         s->phase = SUP_RUNNING;
         log_unit(LOG_INFO, s, "%s is active here (fencing token %" PRIu64 ").", unit_of(s), s->token);
+        health_arm(s);
 }
 
 static void on_started(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
@@ -919,6 +996,8 @@ int supervise_setup(Manager *m) {
 
 void supervise_done(Manager *m) {
         m->reload_timer = sd_event_source_disable_unref(m->reload_timer);
+        /* First: it drops the probes in flight without calling back. */
+        m->probe_client = http_client_free(m->probe_client);
         gate_free_all(m);
         while (m->units) {
                 Supervised *s = m->units;
@@ -926,6 +1005,8 @@ void supervise_done(Manager *m) {
                 m->units = s->next;
                 sd_event_source_disable_unref(s->retry);
                 sd_event_source_disable_unref(s->watch_gate_timer);
+                sd_event_source_disable_unref(s->health_timer);
+                sd_event_source_disable_unref(s->move_poll);
                 sd_bus_message_unref(s->pending);
                 unit_conf_done(&s->conf);
                 free(s->triggered);
@@ -935,14 +1016,76 @@ void supervise_done(Manager *m) {
         m->systemd = systemd_client_free(m->systemd);
 }
 
+static void move_probe(Supervised *s);
+
+static void move_done(Supervised *s) {
+        log_unit(LOG_INFO, s, "%s moved to %s, where it is active (fencing token %" PRIu64 ").", unit_of(s),
+                 manager_host_name(s->manager, s->moving_to), s->moved_token);
+        s->moving_to = PES_HOST_NONE;
+        s->move_confirming = false;
+        s->retry = sd_event_source_disable_unref(s->retry);
+        s->move_poll = sd_event_source_disable_unref(s->move_poll);
+        answer_pending_ok(s);
+}
+
+static int on_move_poll(sd_event_source *source, uint64_t usec, void *userdata) {
+        Supervised *s = userdata;
+
+        s->move_poll = sd_event_source_disable_unref(s->move_poll);
+        move_probe(s);
+        return 0;
+}
+
+static void on_move_probe(HttpClient *c, uint16_t peer, const HttpClientResult *r, void *userdata) {
+        Supervised *s = userdata;
+
+        if (!s->move_confirming)
+                return;
+        if (r->error >= 0) {
+                move_done(s);
+                return;
+        }
+        /* Not active there yet: ask again shortly (the move's timeout bounds this). */
+        (void) sd_event_add_time_relative(s->manager->event, &s->move_poll, CLOCK_MONOTONIC, 100 * USEC_PER_MSEC,
+                                          USEC_PER_MSEC, on_move_poll, s);
+}
+
+/* Asks the new owner whether the unit is active there (GET /v1/units/UNIT). */
+static void move_probe(Supervised *s) {
+        Manager *m = s->manager;
+        Peer *p = peers_find(m->peers, s->moving_to);
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+        NetError err = {};
+        char url[512];
+        int r;
+
+        if (!p || m->config.tls_ca) {
+                /* With TLS between peers the plain probe cannot ask: the tenure must do. */
+                move_done(s);
+                return;
+        }
+        if (!m->probe_client) {
+                cc.key = &m->key;
+                cc.cluster_id = m->cluster_id;
+                if (http_client_new(&m->probe_client, m->event, &cc, &err) < 0) {
+                        move_done(s);
+                        return;
+                }
+        }
+        snprintf(url, sizeof url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" : "http://%s:%u/v1/units/%s",
+                 p->address, p->port, unit_of(s));
+        r = http_client_probe(m->probe_client, url, USEC_PER_SEC, on_move_probe, s, &err);
+        if (r < 0)
+                move_done(s);
+}
+
 void supervise_notify(Manager *m, Supervised *s, const Action *a) {
-        if (a->notify.kind == NOTIFY_OWNER && s->pending && s->moving_to != PES_HOST_NONE &&
+        if (a->notify.kind == NOTIFY_OWNER && s->pending && s->moving_to != PES_HOST_NONE && !s->move_confirming &&
             a->notify.holder == s->moving_to && a->notify.value_kind == VALUE_LEASE) {
-                log_unit(LOG_INFO, s, "%s moved to %s (fencing token %" PRIu64 ").", unit_of(s),
-                         manager_host_name(m, s->moving_to), a->notify.token);
-                s->moving_to = PES_HOST_NONE;
-                s->retry = sd_event_source_disable_unref(s->retry);
-                answer_pending_ok(s);
+                /* The new tenure began; the move is done once the unit is active there. */
+                s->move_confirming = true;
+                s->moved_token = a->notify.token;
+                move_probe(s);
         }
 }
 
@@ -1018,10 +1161,17 @@ static int on_move_timeout(sd_event_source *source, uint64_t usec, void *userdat
         Supervised *s = userdata;
 
         s->retry = sd_event_source_disable_unref(s->retry);
-        answer_pending_error(s, "org.pes1.Error.MoveFailed",
-                             "%s did not take %s over in time; the reservation lapses and election resumes.",
-                             manager_host_name(s->manager, s->moving_to), unit_of(s));
+        if (s->move_confirming)
+                answer_pending_error(s, "org.pes1.Error.MoveFailed",
+                                     "%s took %s over but did not report it active in time.",
+                                     manager_host_name(s->manager, s->moving_to), unit_of(s));
+        else
+                answer_pending_error(s, "org.pes1.Error.MoveFailed",
+                                     "%s did not take %s over in time; the reservation lapses and election resumes.",
+                                     manager_host_name(s->manager, s->moving_to), unit_of(s));
         s->moving_to = PES_HOST_NONE;
+        s->move_confirming = false;
+        s->move_poll = sd_event_source_disable_unref(s->move_poll);
         return 0;
 }
 

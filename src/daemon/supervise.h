@@ -38,6 +38,9 @@ typedef struct Supervised {
         bool counted_checking; /* counted in the manager's units_checking */
         bool deferred;         /* declared before this host was ready: campaigns once it is */
         bool watch_gated;      /* its watch holds a gate slot until its first report */
+        sd_event_source *health_timer; /* the next HealthURL= probe, while it runs here */
+        unsigned health_failures;      /* consecutive failed probes */
+        bool health_inflight;
         sd_event_source *watch_gate_timer;
         uint64_t reload_wait;  /* waits for this daemon-reload (the count of reloads started) */
         uint64_t failures[16]; /* node-clock times of recent failures */
@@ -45,6 +48,9 @@ typedef struct Supervised {
         sd_event_source *retry;    /* re-check of an emptying cgroup, or the end of a backoff */
         sd_bus_message *pending;   /* a Supervise/Move call answered later */
         uint16_t moving_to;
+        bool move_confirming;  /* the new owner's tenure began; asking whether it runs there */
+        uint64_t moved_token;
+        sd_event_source *move_poll;
         struct Supervised *next;
 } Supervised;
 

@@ -34,6 +34,8 @@ struct Request {
         Request *prev, *next;
 
         char *path;
+        bool probe;              /* a plain GET of url (a health probe): no signature, no batch */
+        char *url;
         WireHeader header;
         char *msgs;              /* the encoded "msgs" array, until the request leaves */
         size_t msgs_size;
@@ -97,6 +99,9 @@ struct HttpClient {
          * the call that ended them. */
         RequestList done;
 
+        /* Health probes queue like a peer of their own, with the same bounds. */
+        Peer probes;
+
         bool curl_initialized;
 };
 
@@ -149,6 +154,7 @@ static void request_free(Request *r) {
         free(r->msgs);
         wire_batch_done(&r->batch);
         free(r->path);
+        free(r->url);
         free(r->body);
         free(r->reply);
         free(r);
@@ -165,7 +171,7 @@ static void request_complete(Request *r) {
                 .error = r->error,
                 .error_text = r->error < 0 ? r->error_text.text : NULL,
                 .http_status = r->status,
-                .reply = r->error >= 0 ? &r->batch : NULL,
+                .reply = r->error >= 0 && !r->probe ? &r->batch : NULL,
                 .elapsed_usec = now(CLOCK_MONOTONIC) - r->started,
         };
 
@@ -374,6 +380,14 @@ static void request_finish_transfer(Request *r, CURLcode code) {
 
         (void) curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
         r->status = status > 0 && status < 1000 ? (unsigned) status : 0;
+        if (r->probe) {
+                /* A probe passes on any 2xx or 3xx answer; its body is not read. */
+                if (r->status >= 200 && r->status < 400)
+                        r->error = 0;
+                else
+                        r->error = net_error_set(&r->error_text, -EIO, "HTTP %u", r->status);
+                return;
+        }
         e = status_to_errno(r->status);
         if (e < 0) {
                 reply_excerpt(r, excerpt, sizeof(excerpt));
@@ -495,6 +509,30 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata) {
 }
 
 /* Stamps the header, serialises, signs and hands r to curl. */
+/* Starts a health probe: GET r->url, certificates checked against the system's CAs. */
+static int probe_start(HttpClient *c, Request *r) {
+        usec_t n = now(CLOCK_MONOTONIC), left = r->deadline > n ? r->deadline - n : 1;
+        CURL *e = curl_easy_init();
+
+        if (!e)
+                return net_error_set(&r->error_text, -ENOMEM, "out of memory");
+        r->easy = e;
+        if (curl_easy_setopt(e, CURLOPT_URL, r->url) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_PRIVATE, r) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_HTTPGET, 1L) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_WRITEDATA, r) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_ERRORBUFFER, r->curl_error) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long) MIN(left / USEC_PER_MSEC + 1000, (usec_t) LONG_MAX)) != CURLE_OK ||
+            curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long) MAX(left / USEC_PER_MSEC, (usec_t) 1)) != CURLE_OK)
+                return net_error_set(&r->error_text, -EIO, "cannot set up the probe");
+        if (curl_multi_add_handle(c->multi, e) != CURLM_OK)
+                return net_error_set(&r->error_text, -EIO, "cannot start the probe");
+        return 0;
+}
+
 static int request_start(HttpClient *c, Request *r) {
         char url[512], sig_header[sizeof(AUTH_SIGNATURE_HEADER) + AUTH_SIGNATURE_HEX_SIZE + 2];
         usec_t n = now(CLOCK_MONOTONIC), left;
@@ -502,6 +540,9 @@ static int request_start(HttpClient *c, Request *r) {
         NetError err = {};
         CURL *e;
         int k;
+
+        if (r->probe)
+                return probe_start(c, r);
 
         r->header.version = WIRE_PROTOCOL_VERSION;
         r->header.cluster_id = c->cluster_id;
@@ -586,8 +627,11 @@ static void peer_dispatch(HttpClient *c, Peer *p) {
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         Request *r = userdata;
 
-        r->error = net_error_set(&r->error_text, -ETIMEDOUT, "no reply from host %u within the deadline (%s)",
-                                 r->host, r->state == REQUEST_QUEUED ? "still queued" : "on the wire");
+        if (r->probe)
+                r->error = net_error_set(&r->error_text, -ETIMEDOUT, "no answer from %s within the deadline", r->url);
+        else
+                r->error = net_error_set(&r->error_text, -ETIMEDOUT, "no reply from host %u within the deadline (%s)",
+                                         r->host, r->state == REQUEST_QUEUED ? "still queued" : "on the wire");
         request_complete(r);
         return 0;
 }
@@ -645,6 +689,43 @@ int http_client_send(HttpClient *c, uint16_t host, const char *path, const WireH
                                    host, c->queue_max);
 
         peer_dispatch(c, p);
+        return 0;
+}
+
+int http_client_probe(HttpClient *c, const char *url, usec_t timeout, HttpClientCallback callback, void *userdata,
+                      NetError *err) {
+        Request *r;
+        int e;
+
+        if (!c || !url || !callback || timeout == 0 ||
+            (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0) || strpbrk(url, " \t\r\n"))
+                return net_error_set(err, -EINVAL, "invalid arguments");
+
+        r = calloc(1, sizeof(Request));
+        if (!r)
+                return net_error_set(err, -ENOMEM, "out of memory");
+        r->client = c;
+        r->probe = true;
+        r->callback = callback;
+        r->userdata = userdata;
+        r->started = now(CLOCK_MONOTONIC);
+        r->deadline = timeout >= USEC_INFINITY - r->started ? USEC_INFINITY - 1 : r->started + timeout;
+        r->url = strdup(url);
+        if (!r->url) {
+                request_free(r);
+                return net_error_set(err, -ENOMEM, "out of memory");
+        }
+        e = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, r->deadline, USEC_PER_MSEC, on_deadline, r);
+        if (e < 0) {
+                request_free(r);
+                return net_error_set(err, e, "cannot arm the deadline: %s", strerror(-e));
+        }
+        r->peer = &c->probes;
+        r->state = REQUEST_QUEUED;
+        list_append(&c->probes.queued, r);
+        if (c->probes.queued.n > c->queue_max)
+                request_fail_later(c->probes.queued.head, -ENOBUFS, "probe queue is full (%u waiting)", c->queue_max);
+        peer_dispatch(c, &c->probes);
         return 0;
 }
 
@@ -802,6 +883,16 @@ HttpClient *http_client_free(HttpClient *c) {
                 free(p);
         }
         free(c->peers);
+        while (c->probes.running.head) {
+                Request *r = c->probes.running.head;
+                list_remove(&c->probes.running, r);
+                request_free(r);
+        }
+        while (c->probes.queued.head) {
+                Request *r = c->probes.queued.head;
+                list_remove(&c->probes.queued, r);
+                request_free(r);
+        }
         while (c->done.head) {
                 Request *r = c->done.head;
                 list_remove(&c->done, r);

@@ -87,5 +87,16 @@ int http_client_send(HttpClient *c, uint16_t host, const char *path, const WireH
                      const PeerMsg *msgs, size_t n_msgs, usec_t timeout,
                      HttpClientCallback callback, void *userdata, NetError *err);
 
+/*
+ * A health probe (HealthURL=): GET url (http:// or https://, certificates checked
+ * against the system's CAs) within timeout. It passes on any 2xx or 3xx answer;
+ * otherwise the callback's result has error -EIO (with http_status), a transport
+ * error, or -ETIMEDOUT. No signature, no batch: result->reply is NULL. Probes queue
+ * apart from the peers, with the same bounds. Returns 0 and calls callback once
+ * later, or -EINVAL for a bad URL.
+ */
+int http_client_probe(HttpClient *c, const char *url, usec_t timeout, HttpClientCallback callback, void *userdata,
+                      NetError *err);
+
 /* Requests waiting or on the wire for host (0 if unknown), for tests and metrics. */
 unsigned http_client_pending(HttpClient *c, uint16_t host);

@@ -996,6 +996,69 @@ static void test_get_routes_and_unknown_paths(void **state) {
         endpoint_stop(&b);
 }
 
+typedef struct ProbeResult {
+        bool done;
+        int error;
+        unsigned status;
+        bool reply;
+} ProbeResult;
+
+static void on_probe(HttpClient *c, uint16_t peer, const HttpClientResult *r, void *userdata) {
+        ProbeResult *p = userdata;
+
+        p->done = true;
+        p->error = r->error;
+        p->status = r->http_status;
+        p->reply = r->reply != NULL;
+}
+
+static bool probe_done(void *userdata) {
+        return ((ProbeResult *) userdata)->done;
+}
+
+static void test_health_probes_pass_on_2xx_and_fail_otherwise(void **state) {
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        ProbeResult ok = {}, missing = {}, refused = {};
+        char url[128];
+        Endpoint b;
+        NetError err = {};
+        int fd;
+        struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+        socklen_t len = sizeof sa;
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        assert_int_equal(http_server_add_get_route(b.server, "/metrics", false, get_metrics, NULL), 0);
+
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", http_server_get_port(b.server));
+        assert_int_equal(http_client_probe(b.client, url, USEC_PER_SEC, on_probe, &ok, &err), 0);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/nope", http_server_get_port(b.server));
+        assert_int_equal(http_client_probe(b.client, url, USEC_PER_SEC, on_probe, &missing, &err), 0);
+        /* A port nobody listens on: bind one, note it, close it. */
+        fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        assert_int_equal(getsockname(fd, (struct sockaddr *) &sa, &len), 0);
+        close(fd);
+        snprintf(url, sizeof url, "http://127.0.0.1:%u/", ntohs(sa.sin_port));
+        assert_int_equal(http_client_probe(b.client, url, USEC_PER_SEC, on_probe, &refused, &err), 0);
+
+        run_until(e, probe_done, &ok, 5 * USEC_PER_SEC, "the passing probe");
+        run_until(e, probe_done, &missing, 5 * USEC_PER_SEC, "the 404 probe");
+        run_until(e, probe_done, &refused, 5 * USEC_PER_SEC, "the refused probe");
+        assert_int_equal(ok.error, 0);
+        assert_int_equal(ok.status, 200);
+        assert_false(ok.reply);
+        assert_int_equal(missing.error, -EIO);
+        assert_int_equal(missing.status, 404);
+        assert_true(refused.error < 0);
+        assert_int_equal(refused.status, 0);
+
+        assert_int_equal(http_client_probe(b.client, "ftp://127.0.0.1/", USEC_PER_SEC, on_probe, &ok, &err), -EINVAL);
+        assert_int_equal(http_client_probe(b.client, "http://a b/", USEC_PER_SEC, on_probe, &ok, &err), -EINVAL);
+        endpoint_stop(&b);
+}
+
 static void test_server_freed_with_unanswered_requests(void **state) {
         _cleanup_(sd_event_unrefp) sd_event *e = NULL;
         Endpoint a, b;
@@ -1076,6 +1139,7 @@ int main(void) {
                 cmocka_unit_test(test_per_ip_connection_limit),
                 cmocka_unit_test(test_trickling_request_body_is_cut_off),
                 cmocka_unit_test(test_get_routes_and_unknown_paths),
+                cmocka_unit_test(test_health_probes_pass_on_2xx_and_fail_otherwise),
                 cmocka_unit_test(test_server_freed_with_unanswered_requests),
                 cmocka_unit_test(test_removing_a_peer_cancels_its_requests),
         };
