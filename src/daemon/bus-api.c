@@ -77,6 +77,22 @@ static int check_privileged(sd_bus_message *m, sd_bus_error *error) {
         return 0;
 }
 
+/* The caller must be root; reads its one argument, a valid name. Returns 0, or what
+ * the method handler returns (an error is set). */
+static int read_privileged_name(sd_bus_message *msg, sd_bus_error *error, const char **ret) {
+        int r;
+
+        r = check_privileged(msg, error);
+        if (r != 0)
+                return r;
+        r = sd_bus_message_read(msg, "s", ret);
+        if (r < 0)
+                return r;
+        if (!name_valid(*ret))
+                return sd_bus_error_setf(error, ERROR_INVALID_NAME, "Invalid name '%s'.", *ret);
+        return 0;
+}
+
 static int method_lookup(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
         const char *name;
@@ -169,14 +185,9 @@ static int method_acquire(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const char *name;
         int r;
 
-        r = check_privileged(msg, error);
+        r = read_privileged_name(msg, error, &name);
         if (r != 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        if (!name_valid(name))
-                return sd_bus_error_setf(error, ERROR_INVALID_NAME, "Invalid name '%s'.", name);
         if (m->stopping)
                 return sd_bus_error_set(error, ERROR_STOPPING, "pesd is shutting down.");
 
@@ -194,14 +205,9 @@ static int method_release(sd_bus_message *msg, void *userdata, sd_bus_error *err
         const char *name;
         int r;
 
-        r = check_privileged(msg, error);
+        r = read_privileged_name(msg, error, &name);
         if (r != 0)
                 return r;
-        r = sd_bus_message_read(msg, "s", &name);
-        if (r < 0)
-                return r;
-        if (!name_valid(name))
-                return sd_bus_error_setf(error, ERROR_INVALID_NAME, "Invalid name '%s'.", name);
 
         r = manager_release_for_client(m, name, sd_bus_message_get_sender(msg));
         if (r == -ENOENT)

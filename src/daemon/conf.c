@@ -2,7 +2,6 @@
 /* Parsing and validation of pesd.conf with inih; every refusal names file:line. */
 #include <assert.h>
 #include <errno.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +12,7 @@
 
 #include "basic/macro.h"
 #include "daemon/conf.h"
+#include "daemon/ini-util.h"
 
 /* Lines longer than this are refused, not silently split. */
 #define CONF_LINE_MAX 8192
@@ -373,9 +373,6 @@ int config_init_defaults(PesConfig *c) {
 int config_parse_file(PesConfig *c, const char *path, char **error) {
         _cleanup_(fclosep) FILE *f = NULL;
         ParseContext ctx = { .config = c, .path = path };
-        bool saved_multiline = ini_allow_multiline;
-        int saved_max_line = ini_max_line;
-        bool saved_use_stack = ini_use_stack;
         int r;
 
         assert(c);
@@ -394,13 +391,7 @@ int config_parse_file(PesConfig *c, const char *path, char **error) {
 
         /* An indented line is a key like any other, never the continuation of the
          * line before; and lines may be long (Peers= of many hosts). */
-        ini_allow_multiline = false;
-        ini_max_line = CONF_LINE_MAX;
-        ini_use_stack = false;
-        r = ini_parse_stream(conf_reader, &ctx, conf_handler, &ctx);
-        ini_allow_multiline = saved_multiline;
-        ini_max_line = saved_max_line;
-        ini_use_stack = saved_use_stack;
+        r = ini_parse_strict(conf_reader, &ctx, conf_handler, &ctx, CONF_LINE_MAX);
 
         if (r < 0) {
                 free(ctx.error);

@@ -71,6 +71,7 @@ typedef struct Manager {
         bool ready;                    /* serving, and the declared units are checked (latched) */
         bool ready_grace_over;         /* waited long enough for peers that are not ready */
         bool units_loaded;             /* supervise_setup() has declared the units.d files */
+        bool campaigns_deferred;       /* some unit waits for readiness to campaign */
         unsigned units_checking;       /* units still being checked with systemd */
         sd_event_source *ready_grace;
         sd_event_source *init_timer;   /* announces "initialised" 2H after a bootstrap */

@@ -707,15 +707,21 @@ static void campaign(Supervised *s);
  * runs what (DESIGN.md "Acquire": rank·Δ + U(0,Δ)).
  */
 void supervise_ready(Manager *m) {
+        bool any = false;
+
         update_ready(m);
-        if (!manager_ready(m))
+        /* Called for every batch whose sender is ready: cheap unless campaigns wait. */
+        if (!m->campaigns_deferred || !manager_ready(m))
                 return;
+        m->campaigns_deferred = false;
         for (Supervised *s = m->units; s; s = s->next)
                 if (s->deferred) {
                         s->deferred = false;
                         campaign(s);
+                        any = true;
                 }
-        (void) manager_flush(m);
+        if (any)
+                (void) manager_flush(m);
 }
 
 static void activate(Supervised *s) {
@@ -747,6 +753,7 @@ static void activate(Supervised *s) {
                  s->triggered ? s->triggered : "", s->triggered ? ")" : "");
         if (!manager_ready(m)) {
                 s->deferred = true;
+                m->campaigns_deferred = true;
                 answer_pending_ok(s);
                 checked(s);
                 return;

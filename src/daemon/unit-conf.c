@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ini.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +12,7 @@
 #include <unistd.h>
 
 #include "basic/macro.h"
+#include "daemon/ini-util.h"
 #include "daemon/unit-conf.h"
 
 #define UNIT_CONF_LINE_MAX 4096
@@ -311,8 +311,7 @@ static int handler(void *user, const char *section, const char *key, const char 
 int unit_conf_parse_file(UnitConf *u, const char *path, char **error) {
         _cleanup_(fclosep) FILE *f = NULL;
         ParseContext ctx = { .u = u };
-        bool saved_multiline = ini_allow_multiline, saved_stack = ini_use_stack;
-        int saved_max = ini_max_line, r;
+        int r;
 
         assert(u);
         assert(path);
@@ -327,13 +326,7 @@ int unit_conf_parse_file(UnitConf *u, const char *path, char **error) {
                 return r;
         }
         ctx.f = f;
-        ini_allow_multiline = false;
-        ini_max_line = UNIT_CONF_LINE_MAX;
-        ini_use_stack = false;
-        r = ini_parse_stream(reader, &ctx, handler, &ctx);
-        ini_allow_multiline = saved_multiline;
-        ini_max_line = saved_max;
-        ini_use_stack = saved_stack;
+        r = ini_parse_strict(reader, &ctx, handler, &ctx, UNIT_CONF_LINE_MAX);
 
         if (r > 0 && (ctx.error_line == 0 || (unsigned) r < ctx.error_line)) {
                 free(ctx.error);

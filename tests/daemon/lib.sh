@@ -207,3 +207,17 @@ check_ticks() {
 lookup_owner() {
         pesctl_on "$1" lookup "$2" --json=short | python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["owner"], d["token"])'
 }
+
+# Boots three nodes, starts a client holding NAME on each, and waits until one
+# has held it for a second (100 ticks); sets FIRST (its node) and FIRST_I.
+three_holders() {
+        local name=$1 i
+        start_cluster 3
+        for i in 1 2 3; do
+                start_holder "$i" "$name"
+        done
+        wait_for 10 test -s "$TD/ticks.log" || fail "no client got the name"
+        FIRST=$(last_ticker)
+        FIRST_I=${FIRST#n}
+        wait_for 10 bash -c "[[ \$(grep -c '^$FIRST ' '$TD/ticks.log') -ge 100 ]]" || fail "$FIRST stopped ticking"
+}
