@@ -1253,6 +1253,16 @@ int manager_new(PesConfig *c, Manager **ret) {
                 return log_error_errno(r, "Cannot watch signals: %m");
         /* Pings systemd's watchdog from the loop when WatchdogSec= is set. */
         (void) sd_event_set_watchdog(m->event, true);
+        {
+                uint64_t wd = 0;
+
+                /* DESIGN.md "Fencing is only as good as its margins": a hang just before a
+                 * fence deadline must end within δ, so WatchdogSec= must not exceed it. */
+                if (sd_watchdog_enabled(false, &wd) > 0 && wd > m->config.max_pause)
+                        log_warning("WatchdogSec= (%" PRIu64 " ms) is above MaxPauseSec= (%" PRIu64
+                                    " ms): a hang of pesd could delay a fence past its margin; lower WatchdogSec=.",
+                                    wd / USEC_PER_MSEC, (uint64_t) m->config.max_pause / USEC_PER_MSEC);
+        }
 
         r = setup_identity(m);
         if (r < 0)

@@ -737,6 +737,8 @@ rig_down() {
                 ip link del "$RIG_BRIDGE" || failed=1
         fi
         rmdir "$RIG_CG_SYSTEMD/$RIG_ID" "$RIG_CG_UNIFIED/$RIG_ID" 2>/dev/null
+        # Unit files staged for the rig's boots by pes.sh (tests, contrib/demo --keep).
+        rm -rf "$RIG_TOP/$RIG_ID.units"
         if [[ ${RIG_KEEP:-0} == 1 ]]; then
                 rig__log "kept $RIG_DIR"
                 mv "$RIG_DIR" "$RIG_TOP/.kept-$RIG_ID-$(date +%s)"
