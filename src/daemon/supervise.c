@@ -415,8 +415,19 @@ static void stop_unit(Supervised *s, const char *why) {
 }
 
 void supervise_stop(Manager *m, Supervised *s, const Action *a) {
+        Guard *g = node_guard(m->node, unit_of(s));
+        uint64_t now = manager_now(m), valid = g ? guard_valid(g) : 0;
+        char why[160];
+
         s->held = false;
-        stop_unit(s, "the core asked (fence, release, handoff or failure)");
+        /* DESIGN.md "Self-fence": stop at valid − S, SIGKILL by valid; say how much is left. */
+        if (valid > now)
+                snprintf(why, sizeof why, "the core asked (fence, release, handoff or failure); the lease ends in %" PRIu64
+                         " ms, SIGKILL then if it still runs (stop budget %" PRIu64 " ms)",
+                         (valid - now) / USEC_PER_MSEC, s->conf.stop / USEC_PER_MSEC);
+        else
+                snprintf(why, sizeof why, "the core asked (fence, release, handoff or failure)");
+        stop_unit(s, why);
 }
 
 static void on_killed(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
@@ -429,7 +440,12 @@ static void on_killed(SystemdClient *c, const char *unit, int error, const char 
 }
 
 void supervise_kill(Manager *m, Supervised *s, const Action *a) {
-        log_unit(LOG_WARNING, s, "The lease of %s ends now and it is still running: SIGKILL.", unit_of(s));
+        Guard *g = node_guard(m->node, unit_of(s));
+        uint64_t now = manager_now(m), valid = g ? guard_valid(g) : 0;
+
+        log_unit(LOG_WARNING, s, "The lease of %s ends now (deadline %s by %" PRIu64 " us) and it is still running "
+                 "%" PRIu64 " ms after the stop began: SIGKILL.", unit_of(s), now >= valid ? "passed" : "due",
+                 now >= valid ? now - valid : valid - now, s->conf.stop / USEC_PER_MSEC);
         if (s->triggered)
                 gate_submit(s, GATE_KILL, s->triggered, on_side_stopped);
         gate_submit(s, GATE_KILL, unit_of(s), on_killed);

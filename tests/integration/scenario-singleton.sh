@@ -22,4 +22,18 @@ token=$(grep "^$owner " "$(pes_ticks_log)" | tail -n 1 | cut -d' ' -f3)
 [[ $got == "$owner $token" ]] || pes_fail "the unit's PES_FENCING_TOKEN $token differs from the lookup's '$got'"
 pes_check_ticks
 pes_log "runs on $owner only (token $token); lookup agrees on every host"
+
+# Declaring at run time on real systemd: an unknown unit is refused with the
+# reason; pes-supervise (pesctl supervise) declares one, unsupervise drops it.
+if out=$(rig_exec h1 pesctl supervise no-such-unit.service 2>&1); then
+        pes_fail "supervising a unit that does not exist succeeded"
+fi
+grep -q "no such unit on this host" <<<"$out" || pes_fail "unclear refusal: $out"
+rig_exec h1 pes-supervise pes-crash.service --failure-budget=0 --failure-backoff=10min ||
+        pes_fail "pes-supervise pes-crash.service failed"
+rig_exec h1 pesctl units --no-legend | grep -q "^pes-crash.service" || pes_fail "pes-crash.service is not listed"
+[[ -f $(rig_host_dir h1)/var-lib-pes/units.d/pes-crash.service.conf ]] ||
+        pes_fail "the run-time declaration was not persisted"
+rig_exec h1 pesctl unsupervise pes-crash.service || pes_fail "pesctl unsupervise failed"
+pes_log "unknown unit refused ($out); pes-supervise and unsupervise work"
 pes_log "PASS"
