@@ -27,13 +27,22 @@ usec_t now(clockid_t clock_id) {
 }
 
 usec_t now_unslewed(void) {
-        /* Read the two clocks whose difference is the suspended time back to back,
-         * so that a suspend cannot fall between them unnoticed. */
-        usec_t mono = now(CLOCK_MONOTONIC);
-        usec_t boot = now(CLOCK_BOOTTIME);
-        usec_t raw = now(CLOCK_MONOTONIC_RAW);
+        usec_t mono, boot, mono2, raw;
 
-        return raw + (boot > mono ? boot - mono : 0);
+        /* BOOTTIME − MONOTONIC is the time spent in suspend. A preemption between the
+         * two reads would add to it (a clock that jumps forward: a holder's t0 late,
+         * an acceptor's expiry early), so read MONOTONIC on both sides and retry
+         * until the pair is tight. */
+        for (unsigned i = 0;; i++) {
+                mono = now(CLOCK_MONOTONIC);
+                boot = now(CLOCK_BOOTTIME);
+                mono2 = now(CLOCK_MONOTONIC);
+                if (mono2 - mono <= 5 || i >= 100)
+                        break;
+        }
+        raw = now(CLOCK_MONOTONIC_RAW);
+        /* The suspend term only grows; clamp against a pair read a little apart. */
+        return raw + (boot > mono2 ? boot - mono2 : 0);
 }
 
 static const struct {

@@ -546,7 +546,13 @@ static void on_commit_done(Store *s, int error, void *userdata) {
         Waiting *w = userdata;
         Manager *m = w->manager;
 
-        if (error < 0) {
+        if (m->store_failed || error < 0) {
+                /* Nothing that waited for a write goes out once one write was lost. */
+                if (m->store_failed) {
+                        waiting_free(w);
+                        return;
+                }
+                m->store_failed = true;
                 /* The core believes the state is durable; it is not. Replying now could
                  * break a promise after a restart, so stop: a restart reloads what is. */
                 log_error_errno(error, "Cannot write the acceptor state to %s: %m; exiting.", m->config.state_dir);
@@ -567,9 +573,15 @@ int manager_flush(Manager *m) {
         bool must_sync = false;
         int r;
 
+        /* A handler below can end up here again (a systemd call that fails at once
+         * reports a stop at once); the outer walk sees what it appended. */
+        if (m->flushing)
+                return 0;
+
         w = waiting_new(m);
         if (!w)
                 return log_error_errno(ENOMEM, "Out of memory.");
+        m->flushing = true;
         if (m->current_request) {
                 w->request = m->current_request;
                 m->current_request = NULL;
@@ -649,6 +661,7 @@ int manager_flush(Manager *m) {
                 }
         }
         action_list_clear(&m->actions);
+        m->flushing = false;
 
         if (store_has_staged(m->store) || must_sync) {
                 /* Commits complete in order, so an empty one still waits for every
@@ -1313,6 +1326,10 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
 
+        /* The store first: it waits for its writer and reports what waited for it,
+         * and answering needs everything else still there. */
+        m->store = store_free(m->store);
+
         while (m->lookups)
                 lookup_free(m, m->lookups);
         while (m->holds)
@@ -1332,8 +1349,6 @@ Manager *manager_free(Manager *m) {
         sd_bus_flush_close_unref(m->bus);
         http_server_free(m->server);
         peers_free(m->peers);
-        /* The store last but one: it reports (and so frees) what waited for it. */
-        store_free(m->store);
         node_free(m->node);
         action_list_done(&m->actions);
         config_done(&m->config);

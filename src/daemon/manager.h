@@ -66,6 +66,8 @@ typedef struct Manager {
         unsigned gate_in_flight;       /* systemd operations under way (supervise.c) */
         struct GateOp *gate_urgent, *gate_normal;
         bool quorate;
+        bool store_failed;
+        bool flushing;                 /* manager_flush() is walking the actions */             /* a commit failed: nothing waiting on writes leaves */
         bool initialised;              /* this host belongs to an initialised cluster */
         bool start_pending;            /* no store: waiting to learn bootstrap or lost disk */
         bool ready;                    /* serving, and the declared units are checked (latched) */

@@ -57,6 +57,7 @@ struct Store {
 
         unsigned pending; /* loop side: handed over, not yet reported */
         uint64_t n_groups; /* transactions written (under lock) */
+        int failed;        /* the first commit error: every later commit fails with it (writer thread) */
         int efd;
         sd_event_source *efd_source;
 };
@@ -207,7 +208,15 @@ static void *writer_thread(void *userdata) {
 
                 for (Commit *c = batch; c; c = c->next)
                         any = any || c->n_writes > 0;
-                error = any ? write_commits(s, batch) : 0;
+                /* After one failed commit nothing more is written or confirmed: a
+                 * later success would let replies leave that assume the lost writes. */
+                if (s->failed < 0)
+                        error = s->failed;
+                else {
+                        error = any ? write_commits(s, batch) : 0;
+                        if (error < 0)
+                                s->failed = error;
+                }
                 for (Commit *c = batch; c; c = c->next)
                         c->error = error;
 

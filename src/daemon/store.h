@@ -22,7 +22,8 @@
  */
 typedef struct Store Store;
 
-/* Called once the staged writes are durable (error 0) or failed (-errno). */
+/* Called once the staged writes are durable (error 0) or failed (-errno). After
+ * a failure every later commit fails too, with the same error. */
 typedef void (*StoreDoneFunc)(Store *s, int error, void *userdata);
 
 /* Called by store_load() for every name found. */

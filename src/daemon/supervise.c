@@ -135,7 +135,8 @@ void supervise_update_candidates(Manager *m) {
  * 200 units, or a failover of many, would send more at once; so every systemd
  * operation takes one of GATE_MAX slots (an operation has at most three calls in
  * flight), and the rest wait in order, stops and kills ahead of everything else:
- * a fence must never wait behind start-up checks.
+ * a fence must never wait behind start-up checks. A start or stop frees its slot
+ * once systemd accepted the job, not when the job ends: the limit counts calls.
  */
 #define GATE_MAX 32
 #define WATCH_GATE_USEC (5 * USEC_PER_SEC)
@@ -154,6 +155,7 @@ typedef struct GateOp {
         Manager *manager;
         Supervised *s;
         GateKind kind;
+        bool released; /* its slot was freed when systemd accepted the job */
         char *unit;
         union {
                 JobDoneFunc job;
@@ -170,13 +172,25 @@ static void gate_release(Manager *m) {
         m->gate_in_flight--;
 }
 
+/* A start or stop job was accepted: its call is over, so is its slot (the job goes on). */
+static void gate_job_accepted(SystemdClient *c, const char *unit, void *userdata) {
+        GateOp *op = userdata;
+
+        if (op->released)
+                return;
+        op->released = true;
+        gate_release(op->manager);
+        gate_pump(op->manager);
+}
+
 static void gate_job_done(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
         GateOp *op = userdata;
         Manager *m = op->manager;
         JobDoneFunc cb = op->cb.job;
         Supervised *s = op->s;
 
-        gate_release(m);
+        if (!op->released)
+                gate_release(m);
         free(op->unit);
         free(op);
         cb(c, unit, error, result, s);
@@ -346,40 +360,92 @@ static void health_stop(Supervised *s);
 
 static void stop_checked(Supervised *s);
 
+static void on_stopped(SystemdClient *c, const char *unit, int error, const char *result, void *userdata);
+static void on_killed(SystemdClient *c, const char *unit, int error, const char *result, void *userdata);
+static void stop_retry_later(Supervised *s);
+
 static int on_stop_retry(sd_event_source *source, uint64_t usec, void *userdata) {
         Supervised *s = userdata;
 
         s->retry = sd_event_source_disable_unref(s->retry);
+        /* A StopUnit or KillUnit that systemd did not take is sent again; the check
+         * follows its outcome. */
+        if (s->kill_call_failed) {
+                s->kill_call_failed = false;
+                gate_submit(s, GATE_KILL, unit_of(s), on_killed);
+                return 0;
+        }
+        if (s->stop_call_failed) {
+                s->stop_call_failed = false;
+                gate_submit(s, GATE_STOP, unit_of(s), on_stopped);
+                return 0;
+        }
         stop_checked(s);
         return 0;
 }
 
-static void on_processes(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
-        Supervised *s = userdata;
-        Manager *m = s->manager;
+static void stop_retry_later(Supervised *s) {
+        s->stop_checks++;
+        if (!s->retry)
+                (void) sd_event_add_time_relative(s->manager->event, &s->retry, CLOCK_MONOTONIC, STOP_CHECK_USEC, 0,
+                                                  on_stop_retry, s);
+}
 
-        if (s->phase != SUP_STOPPING)
-                return;
-        if (error < 0 && error != -ENOENT)
-                log_unit(LOG_WARNING, s, "Cannot list the processes of %s: %s", unit, strerror(-error));
-        if (error >= 0 && n > 0) {
-                /* DESIGN.md: "stopped" means the cgroup is empty; look again shortly
-                 * (the core's SIGKILL deadline stands behind this). */
-                s->stop_checks++;
-                if (!s->retry)
-                        (void) sd_event_add_time_relative(m->event, &s->retry, CLOCK_MONOTONIC, STOP_CHECK_USEC, 0,
-                                                          on_stop_retry, s);
-                return;
+/*
+ * DESIGN.md: "stopped" means the unit's cgroup is empty — and for a .timer or
+ * .socket, the cgroup of the service it triggers too. Only NoSuchUnit (nothing
+ * loaded, so nothing runs) counts as empty; any other error means "not known to
+ * be stopped", and the check is repeated (the core's SIGKILL deadline stands).
+ */
+static bool processes_gone(Supervised *s, const char *unit, int error, size_t n) {
+        if (error < 0 && error != -ENOENT) {
+                log_unit(LOG_WARNING, s, "Cannot list the processes of %s (%s); checking again.", unit, strerror(-error));
+                return false;
         }
+        return error == -ENOENT || n == 0;
+}
+
+static void stopped_now(Supervised *s) {
+        Manager *m = s->manager;
 
         s->phase = SUP_IDLE;
         (void) env_file_remove(m->config.runtime_dir, unit_of(s));
-        log_unit(LOG_INFO, s, "Stopped %s (its cgroup is empty).", unit_of(s));
+        log_unit(LOG_INFO, s, "Stopped %s (its cgroup is empty%s).", unit_of(s),
+                 s->triggered ? ", and the triggered service's" : "");
         /* Only a stop the core asked for is reported; a stray start we stopped is not. */
         if (node_guard(m->node, unit_of(s))) {
                 (void) node_unit_stopped(m->node, unit_of(s), manager_now(m), &m->actions);
                 (void) manager_flush(m);
         }
+}
+
+static void on_side_processes(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
+        Supervised *s = userdata;
+
+        if (s->phase != SUP_STOPPING)
+                return;
+        if (!processes_gone(s, unit, error, n)) {
+                stop_retry_later(s);
+                return;
+        }
+        stopped_now(s);
+}
+
+static void on_processes(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
+        Supervised *s = userdata;
+
+        if (s->phase != SUP_STOPPING)
+                return;
+        if (!processes_gone(s, unit, error, n)) {
+                stop_retry_later(s);
+                return;
+        }
+        /* A timer or socket has no processes of its own: its service must be gone too. */
+        if (s->triggered) {
+                gate_submit(s, GATE_PROCESSES, s->triggered, on_side_processes);
+                return;
+        }
+        stopped_now(s);
 }
 
 static void stop_checked(Supervised *s) {
@@ -391,8 +457,12 @@ static void on_stopped(SystemdClient *c, const char *unit, int error, const char
 
         if (s->phase != SUP_STOPPING)
                 return;
-        if (error < 0 && error != -ENOENT)
-                log_unit(LOG_WARNING, s, "Stopping %s failed: %s", unit, strerror(-error));
+        if (error < 0 && error != -ENOENT) {
+                log_unit(LOG_WARNING, s, "Stopping %s failed (%s); trying again.", unit, strerror(-error));
+                s->stop_call_failed = true;
+                stop_retry_later(s);
+                return;
+        }
         stop_checked(s);
 }
 
@@ -405,6 +475,7 @@ static void stop_unit(Supervised *s, const char *why) {
 
         s->phase = SUP_STOPPING;
         s->stop_checks = 0;
+        s->stop_call_failed = s->kill_call_failed = false;
         health_stop(s);
         log_unit(LOG_INFO, s, "Stopping %s: %s.", unit_of(s), why);
         /* DESIGN.md "Timers": stopping a supervised .timer also stops the service it
@@ -433,8 +504,14 @@ void supervise_stop(Manager *m, Supervised *s, const Action *a) {
 static void on_killed(SystemdClient *c, const char *unit, int error, const char *result, void *userdata) {
         Supervised *s = userdata;
 
-        if (error < 0 && error != -ENOENT)
-                log_unit(LOG_ERR, s, "SIGKILL of %s failed: %s", unit, strerror(-error));
+        if (error < 0 && error != -ENOENT) {
+                log_unit(LOG_ERR, s, "SIGKILL of %s failed (%s); trying again.", unit, strerror(-error));
+                if (s->phase == SUP_STOPPING) {
+                        s->kill_call_failed = true;
+                        stop_retry_later(s);
+                }
+                return;
+        }
         if (s->phase == SUP_STOPPING)
                 stop_checked(s);
 }
@@ -1007,6 +1084,8 @@ int supervise_setup(Manager *m) {
         r = systemd_client_new(m->bus, &m->systemd);
         if (r < 0)
                 log_warning_errno(r, "Cannot talk to systemd; units cannot be supervised: %m");
+        else
+                systemd_client_set_job_accepted(m->systemd, gate_job_accepted);
         r = load_dir(m, m->config.units_dir, false);
         if (r >= 0)
                 r = load_dir(m, rt, true);

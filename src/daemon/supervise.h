@@ -35,6 +35,8 @@ typedef struct Supervised {
         bool held;             /* our tenure runs (START_UNIT seen, no STOP since) */
         uint64_t token;
         unsigned stop_checks;  /* cgroup-empty checks after a stop */
+        bool stop_call_failed; /* systemd did not take the StopUnit: send it again */
+        bool kill_call_failed; /* systemd did not take the KillUnit: send it again */
         bool counted_checking; /* counted in the manager's units_checking */
         bool deferred;         /* declared before this host was ready: campaigns once it is */
         bool watch_gated;      /* its watch holds a gate slot until its first report */

@@ -96,6 +96,7 @@ struct SystemdClient {
         int job_match_error;
         Op *ops;
         Watch *watches;
+        JobAcceptedFunc job_accepted;
 };
 
 static const char *const active_state_table[_UNIT_ACTIVE_STATE_MAX] = {
@@ -566,7 +567,15 @@ static int on_job_reply(sd_bus_message *reply, void *userdata, sd_bus_error *ret
         free(op->early);
         op->early = NULL;
         op->n_early = 0;
+        /* The job is queued: the call is no longer pending on the bus. */
+        if (op->client->job_accepted)
+                op->client->job_accepted(op->client, op->unit, op->userdata);
         return 0;
+}
+
+void systemd_client_set_job_accepted(SystemdClient *c, JobAcceptedFunc f) {
+        if (c)
+                c->job_accepted = f;
 }
 
 static int send_job_call(Op *op) {

@@ -126,6 +126,16 @@ typedef void (*UnitProcessesFunc)(SystemdClient *c, const char *unit, int error,
  * subscription ends when the connection closes, so the client never calls
  * Unsubscribe()). Returns 0 and the client in *ret, or a negative errno.
  */
+/*
+ * Called for a start or stop once systemd has accepted the job (the reply to
+ * StartUnit()/StopUnit() arrived), before the job ends and its JobDoneFunc runs,
+ * with the userdata of that call. Not called when the call fails or the job was
+ * already over by then. The dbus-daemon limits pending calls per connection,
+ * not jobs: a caller bounding its calls in flight can count the call as over here.
+ */
+typedef void (*JobAcceptedFunc)(SystemdClient *c, const char *unit, void *userdata);
+void systemd_client_set_job_accepted(SystemdClient *c, JobAcceptedFunc f);
+
 int systemd_client_new(sd_bus *bus, SystemdClient **ret);
 
 /*

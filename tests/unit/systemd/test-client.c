@@ -204,6 +204,39 @@ static void test_job_removed_before_the_reply_is_matched(void **state) {
         assert_string_equal(rec_held.result, "timeout");
 }
 
+static unsigned accepted_n;
+static void *accepted_userdata;
+
+static void on_accepted(SystemdClient *c, const char *unit, void *userdata) {
+        accepted_n++;
+        accepted_userdata = userdata;
+}
+
+static void test_job_accepted_comes_between_the_reply_and_the_end(void **state) {
+        Ctx *x = *state;
+        FakeUnit *held = fake_systemd_add_unit(&x->fake, "held.service");
+        JobRecord rec = {}, missing = {};
+
+        accepted_n = 0;
+        accepted_userdata = NULL;
+        systemd_client_set_job_accepted(x->client, on_accepted);
+        held->hold_jobs = true;
+        assert_int_equal(systemd_client_start(x->client, "held.service", on_done, &rec), 0);
+        RUN_UNTIL(x, accepted_n == 1);
+        /* Accepted, with the call's userdata, while the job still runs. */
+        assert_ptr_equal(accepted_userdata, &rec);
+        assert_int_equal(rec.n, 0);
+        assert_int_equal(fake_systemd_complete_jobs(&x->fake, held), 1);
+        RUN_UNTIL(x, rec.n == 1);
+        assert_int_equal(accepted_n, 1);
+
+        /* A call systemd refuses is never "accepted". */
+        assert_int_equal(systemd_client_stop(x->client, "missing.service", on_done, &missing), 0);
+        RUN_UNTIL(x, missing.n == 1);
+        assert_int_equal(missing.error, -ENOENT);
+        assert_int_equal(accepted_n, 1);
+}
+
 static void test_merged_jobs_both_get_the_result(void **state) {
         Ctx *x = *state;
         FakeUnit *u = fake_systemd_add_unit(&x->fake, "merged.service");
@@ -550,6 +583,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_start_of_missing_unit_reports_enoent, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_job_results_are_reported, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_job_removed_before_the_reply_is_matched, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_job_accepted_comes_between_the_reply_and_the_end, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_merged_jobs_both_get_the_result, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_watch_delivers_initial_state_and_changes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_watch_of_a_timer_and_unwatch_from_its_callback, setup,
