@@ -478,6 +478,10 @@ static Waiting *waiting_new(Manager *m) {
         return w;
 }
 
+void manager_send(Manager *m, uint16_t to, const PeerMsg *msg) {
+        send_now(m, to, msg);
+}
+
 static void waiting_free(Waiting *w);
 static inline void waiting_freep(Waiting **w) {
         waiting_free(*w);
@@ -604,6 +608,8 @@ int manager_flush(Manager *m) {
                         } else if (wait) {
                                 r = waiting_add_send(w, a.send.to, &a.send.msg);
                                 must_sync = true;
+                        } else if (a.send.msg.type == MSG_TAKE && supervise_hold_take(m, a.send.to, &a.send.msg)) {
+                                r = 0;
                         } else {
                                 send_now(m, a.send.to, &a.send.msg);
                                 r = 0;

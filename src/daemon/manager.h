@@ -110,6 +110,9 @@ uint64_t manager_now(const Manager *m);
 /* The header every batch this host sends or answers with carries. */
 void manager_header_fill(const Manager *m, WireHeader *h);
 
+/* Sends msg to host `to` (or loops it back) with the next flush of the peers. */
+void manager_send(Manager *m, uint16_t to, const PeerMsg *msg);
+
 /* Carries out m->actions (the end of every loop turn), then re-arms the timer. */
 int manager_flush(Manager *m);
 

@@ -1181,6 +1181,43 @@ static void move_probe(Supervised *s) {
                 move_done(s);
 }
 
+/* DESIGN.md "Fencing is only as good as its margins": the cgroup is re-checked
+ * before a TAKE is sent; the handoff's target starts the unit on receiving it. */
+static void on_take_check(SystemdClient *c, const char *unit, int error, size_t n, void *userdata) {
+        Supervised *s = userdata;
+
+        if (!s->take_pending)
+                return;
+        if (!processes_gone(s, unit, error, n)) {
+                /* Something runs again: no TAKE. The reservation lapses after T and
+                 * the election resumes; that is safer than a second copy. */
+                log_unit(LOG_ERR, s, "%s has processes after it stopped; not handing it over.", unit);
+                s->take_pending = false;
+                return;
+        }
+        if (s->triggered && !s->take_side_checked) {
+                s->take_side_checked = true;
+                gate_submit(s, GATE_PROCESSES, s->triggered, on_take_check);
+                return;
+        }
+        s->take_pending = false;
+        manager_send(s->manager, s->take_to, &s->take_msg);
+        (void) manager_flush(s->manager);
+}
+
+bool supervise_hold_take(Manager *m, uint16_t to, const PeerMsg *msg) {
+        Supervised *s = supervise_find(m, msg->name);
+
+        if (!s || s->take_pending)
+                return false;
+        s->take_pending = true;
+        s->take_side_checked = false;
+        s->take_to = to;
+        s->take_msg = *msg;
+        gate_submit(s, GATE_PROCESSES, unit_of(s), on_take_check);
+        return true;
+}
+
 void supervise_notify(Manager *m, Supervised *s, const Action *a) {
         if (a->notify.kind == NOTIFY_OWNER && s->pending && s->moving_to != PES_HOST_NONE && !s->move_confirming &&
             a->notify.holder == s->moving_to && a->notify.value_kind == VALUE_LEASE) {

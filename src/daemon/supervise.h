@@ -50,6 +50,10 @@ typedef struct Supervised {
         sd_event_source *retry;    /* re-check of an emptying cgroup, or the end of a backoff */
         sd_bus_message *pending;   /* a Supervise/Move call answered later */
         uint16_t moving_to;
+        bool take_pending;     /* a TAKE waits for the cgroup re-check */
+        bool take_side_checked;
+        uint16_t take_to;
+        PeerMsg take_msg;
         bool move_confirming;  /* the new owner's tenure began; asking whether it runs there */
         uint64_t moved_token;
         sd_event_source *move_poll;
@@ -86,5 +90,12 @@ int supervise_declare(Manager *m, const char *unit, char **settings, bool disabl
 int supervise_undeclare(Manager *m, const char *unit, sd_bus_error *error);
 /* D-Bus Move: hands the unit to host; answered once host's tenure began. */
 int supervise_move(Manager *m, const char *unit, const char *host, sd_bus_message *call, sd_bus_error *error);
+
+/*
+ * A TAKE (handoff) for a supervised unit is sent only after its cgroup (and its
+ * triggered service's) is checked empty once more. Returns true if it took the
+ * message over (it sends it itself), false to let the caller send it now.
+ */
+bool supervise_hold_take(Manager *m, uint16_t to, const PeerMsg *msg);
 
 const char *supervised_phase_to_string(SupervisedPhase p);
