@@ -621,7 +621,11 @@ int acceptor_timer(Acceptor *a, uint64_t now, ActionList *out) {
 
         if (now >= a->scan_retry_at) {
                 for (unsigned i = 0; i < a->config.n_voters; i++) {
-                        if (a->config.voters[i] == a->self || a->scan_done[i])
+                        /* A voter whose SCAN_DONE came with fewer names than it
+                         * announced lost some replies: ask it again (names are
+                         * counted once each, so a repeat completes it). */
+                        if (a->config.voters[i] == a->self ||
+                            (a->scan_done[i] && a->scan_received[i] >= a->scan_expected[i]))
                                 continue;
                         if (!send_to(a, out, a->config.voters[i], MSG_SCAN, NULL, a->scan_round, false))
                                 return -ENOMEM;

@@ -477,6 +477,41 @@ static void test_lost_disk_voter_answers_nothing_until_recovered(void **state) {
         action_list_done(&out);
 }
 
+static void test_lost_disk_voter_asks_again_after_an_incomplete_scan(void **state) {
+        VoterConfig c = test_config(3);
+        Acceptor *a = acceptor_new(1, 3, &c);
+        ActionList out = ACTION_LIST_NULL;
+        uint64_t wait = lease_acceptor_usec(c.lease_max_usec, c.rho_ppm), round;
+        RegValue v = lease_of(2, 1);
+        Ballot bp = { 5, 2 };
+
+        v.ba = bp;
+        assert_int_equal(acceptor_start(a, ACCEPTOR_START_LOST_DISK, 0, &out), 0);
+        round = test_sent(&out, MSG_SCAN, 0)->round;
+        /* Voter 2 announces two names, but one of its replies was lost; voter 3
+         * never answers. Recovery needs F+1 = 2 complete scans. */
+        scan_reply(a, &out, &c, 2, round, NAME, bp, v, 10);
+        scan_done(a, &out, &c, 2, round, 2, 10);
+
+        action_list_clear(&out);
+        assert_int_equal(acceptor_timer(a, 1000000, &out), 0);
+        assert_non_null(test_send_to(&out, MSG_SCAN, 2)); /* asked again */
+        assert_non_null(test_send_to(&out, MSG_SCAN, 3));
+
+        /* The repeat lists both names: the one seen before counts once. */
+        scan_reply(a, &out, &c, 2, round, NAME, bp, v, 1000010);
+        scan_reply(a, &out, &c, 2, round, "other.service", bp, v, 1000010);
+        scan_done(a, &out, &c, 2, round, 2, 1000010);
+        scan_reply(a, &out, &c, 3, round, NAME, bp, v, 1000020);
+        scan_done(a, &out, &c, 3, round, 1, 1000020);
+        action_list_clear(&out);
+        assert_int_equal(acceptor_timer(a, wait, &out), 0);
+        assert_true(acceptor_serving(a));
+        assert_non_null(acceptor_lookup(a, "other.service"));
+        acceptor_free(a);
+        action_list_done(&out);
+}
+
 static void test_lost_disk_voter_needs_f_plus_one_complete_scans(void **state) {
         VoterConfig c = test_config(5);
         Acceptor *a = acceptor_new(1, 3, &c);
@@ -587,6 +622,7 @@ int main(void) {
                 cmocka_unit_test(test_restart_treats_every_claim_live_for_a_full_period),
                 cmocka_unit_test(test_lost_disk_voter_answers_nothing_until_recovered),
                 cmocka_unit_test(test_lost_disk_voter_needs_f_plus_one_complete_scans),
+                cmocka_unit_test(test_lost_disk_voter_asks_again_after_an_incomplete_scan),
                 cmocka_unit_test_setup_teardown(test_scan_lists_every_name_then_the_count, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_thousands_of_names_are_kept_apart, setup, teardown),
         };
