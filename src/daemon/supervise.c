@@ -574,6 +574,17 @@ static void unit_failed(Supervised *s, const char *why) {
 
 /* ---- health probes (HealthURL=) ---- */
 
+/* The client of plain GET probes (health checks, move confirmations), made when first needed. */
+static int probe_client(Manager *m, NetError *err) {
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+
+        if (m->probe_client)
+                return 0;
+        cc.key = &m->key;
+        cc.cluster_id = m->cluster_id;
+        return http_client_new(&m->probe_client, m->event, &cc, err);
+}
+
 static void health_stop(Supervised *s) {
         s->health_timer = sd_event_source_disable_unref(s->health_timer);
         s->health_failures = 0;
@@ -616,16 +627,10 @@ static int on_health_timer(sd_event_source *source, uint64_t usec, void *userdat
         s->health_timer = sd_event_source_disable_unref(s->health_timer);
         if (s->phase != SUP_RUNNING || s->health_inflight)
                 return 0;
-        if (!m->probe_client) {
-                HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
-
-                cc.key = &m->key;
-                cc.cluster_id = m->cluster_id;
-                r = http_client_new(&m->probe_client, m->event, &cc, &err);
-                if (r < 0) {
-                        log_unit(LOG_ERR, s, "Cannot set up health probes: %s", err.text);
-                        return 0;
-                }
+        r = probe_client(m, &err);
+        if (r < 0) {
+                log_unit(LOG_ERR, s, "Cannot set up health probes: %s", err.text);
+                return 0;
         }
         r = http_client_probe(m->probe_client, s->conf.health_url, s->conf.health_timeout, on_health, s, &err);
         if (r < 0) {
@@ -1156,7 +1161,6 @@ static void on_move_probe(HttpClient *c, uint16_t peer, const HttpClientResult *
 static void move_probe(Supervised *s) {
         Manager *m = s->manager;
         Peer *p = peers_find(m->peers, s->moving_to);
-        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
         NetError err = {};
         char url[512];
         int r;
@@ -1166,13 +1170,9 @@ static void move_probe(Supervised *s) {
                 move_done(s);
                 return;
         }
-        if (!m->probe_client) {
-                cc.key = &m->key;
-                cc.cluster_id = m->cluster_id;
-                if (http_client_new(&m->probe_client, m->event, &cc, &err) < 0) {
-                        move_done(s);
-                        return;
-                }
+        if (probe_client(m, &err) < 0) {
+                move_done(s);
+                return;
         }
         snprintf(url, sizeof url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" : "http://%s:%u/v1/units/%s",
                  p->address, p->port, unit_of(s));
