@@ -232,6 +232,54 @@ static int parse_peers(ParseContext *ctx, const char *value) {
         return 1;
 }
 
+static void voters_free(char **v, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* Voters=h1 h2 h3: names of Peers= (checked once the whole file is read). */
+static int parse_voters(ParseContext *ctx, const char *value) {
+        PesConfig *c = ctx->config;
+        char **list = NULL;
+        size_t n = 0;
+
+        for (const char *p = value;;) {
+                size_t l;
+                char **grown;
+
+                p += strspn(p, " \t,");
+                if (*p == '\0')
+                        break;
+                l = strcspn(p, " \t,");
+                if (!node_name_valid(p, l)) {
+                        voters_free(list, n);
+                        return fail(ctx, "Voters=: '%.*s' is not a host name", (int) l, p);
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (strlen(list[i]) == l && strncmp(list[i], p, l) == 0) {
+                                voters_free(list, n);
+                                return fail(ctx, "Voters=: '%.*s' named twice", (int) l, p);
+                        }
+                grown = reallocarray(list, n + 1, sizeof *list);
+                if (!grown || !(grown[n] = strndup(p, l))) {
+                        voters_free(grown ?: list, n);
+                        return -ENOMEM;
+                }
+                list = grown;
+                n++;
+                p += l;
+        }
+        if (n == 0 || n % 2 == 0 || n > PES_VOTERS_MAX - 1) {
+                voters_free(list, n);
+                return fail(ctx, "Voters=: %zu hosts; give an odd number from 1 to %d", n, PES_VOTERS_MAX - 1);
+        }
+        voters_free(c->voters, c->n_voters);
+        c->voters = list;
+        c->n_voters = n;
+        return 1;
+}
+
 static int handle_cluster(ParseContext *ctx, const char *key, const char *value) {
         PesConfig *c = ctx->config;
         int r;
@@ -261,6 +309,8 @@ static int handle_cluster(ParseContext *ctx, const char *key, const char *value)
         }
         if (strcmp(key, "Peers") == 0)
                 return parse_peers(ctx, value);
+        if (strcmp(key, "Voters") == 0)
+                return parse_voters(ctx, value);
         if (strcmp(key, "KeyFile") == 0) {
                 if (value[0] != '/')
                         return fail(ctx, "KeyFile=: '%s' is not an absolute path", value);
@@ -419,6 +469,15 @@ int config_parse_file(PesConfig *c, const char *path, char **error) {
         return config_validate(c, error);
 }
 
+bool config_is_voter(const PesConfig *c, const char *name) {
+        if (c->n_voters == 0)
+                return true;
+        for (size_t i = 0; i < c->n_voters; i++)
+                if (strcmp(c->voters[i], name) == 0)
+                        return true;
+        return false;
+}
+
 int config_self_index(const PesConfig *c) {
         assert(c);
 
@@ -460,9 +519,18 @@ int config_validate(const PesConfig *c, char **error) {
                                                         c->peers[i].name, c->peers[j].name, c->peers[i].address,
                                                         c->peers[i].port);
                 }
-        if (c->n_peers > PES_VOTERS_MAX - 1)
-                return validation_error(c, error, "Peers= lists %zu hosts; at most %d can be voters", c->n_peers,
-                                        PES_VOTERS_MAX - 1);
+        for (size_t i = 0; i < c->n_voters; i++) {
+                bool found = false;
+
+                for (size_t j = 0; j < c->n_peers; j++)
+                        if (strcmp(c->voters[i], c->peers[j].name) == 0)
+                                found = true;
+                if (!found)
+                        return validation_error(c, error, "Voters= names '%s', which is not one of Peers=", c->voters[i]);
+        }
+        if (c->n_voters == 0 && c->n_peers > PES_VOTERS_MAX - 1)
+                return validation_error(c, error, "Peers= lists %zu hosts; at most %d can be voters: "
+                                        "name an odd number of them in Voters=", c->n_peers, PES_VOTERS_MAX - 1);
         if (config_self_index(c) < 0)
                 return validation_error(c, error, "NodeName=%s is not one of Peers=", c->node_name);
         if (!c->cluster_name)
@@ -483,6 +551,7 @@ void config_done(PesConfig *c) {
         free(c->node_name);
         free(c->listen_address);
         peers_free(c->peers, c->n_peers);
+        voters_free(c->voters, c->n_voters);
         free(c->key_file);
         free(c->tls_certificate);
         free(c->tls_key);

@@ -2,6 +2,7 @@
 /* pesd's configuration file, /etc/pes/pesd.conf: parsing, defaults and validation. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -18,6 +19,7 @@ typedef struct PeerConfig {
         char *name;
         char *address; /* host name or IP literal, without brackets */
         uint16_t port;
+        bool voter;    /* one of Voters= (every peer when Voters= is not given) */
 } PeerConfig;
 
 typedef struct PesConfig {
@@ -30,6 +32,8 @@ typedef struct PesConfig {
         uint16_t listen_port;
         PeerConfig *peers; /* Peers=: every host of the cluster, this one included */
         size_t n_peers;
+        char **voters;     /* Voters=: the names of Peers= that decide (NULL: all of them) */
+        size_t n_voters;
         char *key_file;     /* KeyFile=: the cluster key; needed when there are peers */
         usec_t heartbeat;   /* HeartbeatSec=: H, default 1 s */
         usec_t max_pause;   /* MaxPauseSec=: δ, the longest host pause the margins absorb (200 ms) */
@@ -63,6 +67,9 @@ int config_parse_file(PesConfig *c, const char *path, char **error);
  * Returns -EINVAL with a message in *error.
  */
 int config_validate(const PesConfig *c, char **error);
+
+/* Whether the host named is one of the voters (all peers when Voters= is not given). */
+bool config_is_voter(const PesConfig *c, const char *name);
 
 /* Returns the index of this host in c->peers, or -ENOENT. */
 int config_self_index(const PesConfig *c);

@@ -1053,7 +1053,9 @@ static int load_one(const char *name, const Ballot *bp, const RegValue *v, void 
 static int setup_identity(Manager *m) {
         PeerConfig *list = m->config.peers;
         size_t n = m->config.n_peers;
-        uint16_t ids[PES_VOTERS_MAX], voters[PES_VOTERS_MAX];
+        _cleanup_free_ uint16_t *ids = NULL;
+        uint16_t voters[PES_VOTERS_MAX];
+        unsigned n_voters = 0;
         int self, r;
 
         if (n == 0) {
@@ -1073,16 +1075,24 @@ static int setup_identity(Manager *m) {
                 m->config.peers = list;
                 m->config.n_peers = n = 1;
         }
-        assert(n <= PES_VOTERS_MAX);
-
+        ids = calloc(n, sizeof *ids);
+        if (!ids)
+                return -ENOMEM;
         peers_assign_ids(list, n, ids);
         self = config_self_index(&m->config);
         if (self < 0)
                 return log_error_errno(EINVAL, "NodeName=%s is not one of Peers=.", m->config.node_name);
         m->self = ids[self];
-        for (size_t i = 0; i < n; i++)
-                voters[i] = ids[i];
-        r = voter_config_init(&m->voters, voters, (unsigned) n);
+        /* DESIGN.md "Roles": every host is a candidate; the voters decide. */
+        for (size_t i = 0; i < n; i++) {
+                list[i].voter = config_is_voter(&m->config, list[i].name);
+                if (list[i].voter) {
+                        if (n_voters >= PES_VOTERS_MAX)
+                                return log_error_errno(EINVAL, "More than %d voters.", PES_VOTERS_MAX - 1);
+                        voters[n_voters++] = ids[i];
+                }
+        }
+        r = voter_config_init(&m->voters, voters, n_voters);
         if (r < 0)
                 return log_error_errno(r, "Invalid voter configuration: %m");
         /* δ is agreed, not local (DESIGN.md "Timing is agreed"): it is part of the
@@ -1186,7 +1196,9 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
          * otherwise decide_start() waits for the other voters' word. */
         if (existed && initialised)
                 *ret_mode = ACCEPTOR_START_RESTART;
-        else if (m->voters.n_voters == 1)
+        else if (m->voters.n_voters == 1 || voter_config_index(&m->voters, m->self) < 0)
+                /* A lone voter has nobody to ask; a candidate that is no voter keeps
+                 * no acceptor state at all, so there is nothing to recover. */
                 *ret_mode = ACCEPTOR_START_BOOTSTRAP;
         else {
                 *ret_mode = _ACCEPTOR_START_MAX;

@@ -101,7 +101,7 @@ int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers
                 Peer *p = &ps->peers[ids[i] - 1];
 
                 p->id = ids[i];
-                p->voter = true; /* DESIGN.md: voters default to all configured peers */
+                p->voter = list[i].voter; /* Voters=, or every configured peer */
                 p->port = list[i].port;
                 p->state = p->id == config->self ? PEER_SELF : PEER_UNKNOWN;
                 p->initialised = -1;

@@ -99,6 +99,7 @@ Listen=127.0.0.1:$((BASE_PORT + i))
 Peers=$peers
 KeyFile=$TD/cluster.key
 HeartbeatSec=${HEARTBEAT:-1s}
+${VOTERS:+Voters=$VOTERS}
 
 [Paths]
 StateDir=$TD/n$i/state

@@ -165,6 +165,41 @@ static void test_whole_file_validation(void **state) {
         config_done(&c);
 }
 
+static void test_voters_are_an_odd_subset_of_peers(void **state) {
+        PesConfig c;
+        _cleanup_free_ char *e1 = NULL, *e2 = NULL, *e3 = NULL;
+        char many[512] = "[Cluster]\nName=x\nNodeName=h1\nKeyFile=/k\nPeers=";
+
+        for (int i = 1; i <= 9; i++)
+                snprintf(many + strlen(many), sizeof many - strlen(many), "h%d@10.0.0.%d ", i, i);
+        strcat(many, "\n");
+
+        /* Nine hosts, three of them voters: the rest are candidates. */
+        char text[600];
+        snprintf(text, sizeof text, "%sVoters=h1 h4, h7\n", many);
+        e1 = parse(&c, text, 0);
+        assert_null(e1);
+        assert_int_equal(c.n_peers, 9);
+        assert_int_equal(c.n_voters, 3);
+        assert_true(config_is_voter(&c, "h4"));
+        assert_false(config_is_voter(&c, "h2"));
+        config_done(&c);
+
+        /* Nine hosts and no Voters=: too many voters. */
+        e2 = parse(&c, many, -EINVAL);
+        assert_non_null(strstr(e2, "name an odd number of them in Voters="));
+        config_done(&c);
+
+        /* A voter that is not a peer. */
+        e3 = parse(&c, "[Cluster]\nName=x\nNodeName=h1\nKeyFile=/k\nPeers=h1@a h2@b h3@c\nVoters=h1 h2 h9\n", -EINVAL);
+        assert_non_null(strstr(e3, "Voters= names 'h9', which is not one of Peers="));
+        config_done(&c);
+
+        assert_refused("[Cluster]\nVoters=h1 h2\n", "2: Voters=: 2 hosts; give an odd number");
+        assert_refused("[Cluster]\nVoters=h1 h1 h2\n", "2: Voters=: 'h1' named twice");
+        assert_refused("[Cluster]\nVoters=h1 bad!\n", "2: Voters=: 'bad!' is not a host name");
+}
+
 static void test_address_parsing(void **state) {
         char *a = NULL;
         uint16_t p = 0;
@@ -197,6 +232,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_lines_are_refused_with_file_and_line),
                 cmocka_unit_test(test_overlong_line_is_refused),
                 cmocka_unit_test(test_whole_file_validation),
+                cmocka_unit_test(test_voters_are_an_odd_subset_of_peers),
                 cmocka_unit_test(test_address_parsing),
         };
 
