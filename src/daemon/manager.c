@@ -37,6 +37,7 @@ typedef struct Loopback {
 typedef struct Waiting {
         Manager *manager;
         HttpPeerRequest *request; /* answered with .replies once synced (NULL: none) */
+        uint16_t request_from;
         PeerMsg *replies;
         size_t n_replies, allocated_replies;
         PeerMsg *sends; /* other messages that waited for the sync */
@@ -519,12 +520,16 @@ static int waiting_add_send(Waiting *w, uint16_t to, const PeerMsg *msg) {
         return 0;
 }
 
-static void answer_request(Manager *m, HttpPeerRequest *req, const PeerMsg *replies, size_t n) {
+static void answer_request(Manager *m, HttpPeerRequest *req, uint16_t to, const PeerMsg *replies, size_t n) {
+        Peer *p = peers_find(m->peers, to);
         WireHeader h;
         NetError err = {};
         int r;
 
         manager_header_fill(m, &h);
+        /* See peers_set_init_for_seen(): a peer seen ready is no newcomer. */
+        if (m->init_timer && p && p->seen_ready)
+                h.initialised = true;
         for (size_t i = 0; i < n; i++)
                 metrics_count_send(&m->metrics, &replies[i], &m->last_counted_round);
         r = http_peer_request_reply(req, &h, replies, n, &err);
@@ -535,7 +540,7 @@ static void answer_request(Manager *m, HttpPeerRequest *req, const PeerMsg *repl
 /* Sends what waited for a sync; the request, if any, gets its answer. */
 static void waiting_release(Manager *m, Waiting *w) {
         if (w->request) {
-                answer_request(m, w->request, w->replies, w->n_replies);
+                answer_request(m, w->request, w->request_from, w->replies, w->n_replies);
                 w->request = NULL;
         }
         for (size_t i = 0; i < w->n_sends; i++)
@@ -588,6 +593,7 @@ int manager_flush(Manager *m) {
         m->flushing = true;
         if (m->current_request) {
                 w->request = m->current_request;
+                w->request_from = m->current_from;
                 m->current_request = NULL;
         }
 
@@ -825,6 +831,7 @@ static int on_initialised(sd_event_source *source, uint64_t usec, void *userdata
 
         m->init_timer = sd_event_source_disable_unref(m->init_timer);
         m->initialised = true;
+        peers_set_init_for_seen(m->peers, false);
         manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         return 0;
@@ -838,9 +845,11 @@ static void start_acceptor(Manager *m, AcceptorStart mode) {
         /* A voter that just bootstrapped says so only after 2H: the other voters of a
          * forming cluster are deciding too, and one that heard "initialised" from it
          * first would take itself for a voter that lost its disk. */
-        if (mode == ACCEPTOR_START_BOOTSTRAP)
+        if (mode == ACCEPTOR_START_BOOTSTRAP) {
                 (void) sd_event_add_time_relative(m->event, &m->init_timer, CLOCK_MONOTONIC, 2 * m->config.heartbeat,
                                                   0, on_initialised, m);
+                peers_set_init_for_seen(m->peers, true);
+        }
         else
                 m->initialised = true;
         manager_header_fill(m, &h);
@@ -897,6 +906,8 @@ static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *
         }
         peers_find(m->peers, batch->header.from)->initialised = batch->header.initialised;
         peers_find(m->peers, batch->header.from)->ready = batch->header.ready;
+        if (batch->header.ready)
+                peers_find(m->peers, batch->header.from)->seen_ready = true;
         m->current_request = req;
         m->current_from = batch->header.from;
         for (size_t i = 0; i < batch->n_msgs; i++)

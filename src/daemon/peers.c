@@ -21,6 +21,7 @@ struct Peers {
         size_t n;
         WireHeader header;
         bool ping_all;
+        bool init_for_seen;
 };
 
 static const char *const peer_state_table[_PEER_STATE_MAX] = {
@@ -243,6 +244,7 @@ static void on_sent(HttpClient *c, uint16_t host, const HttpClientResult *result
         if (result->reply) {
                 p->initialised = result->reply->header.initialised;
                 p->ready = result->reply->header.ready;
+                p->seen_ready = p->seen_ready || p->ready;
         }
         set_state(ps, p, PEER_ALIVE);
         if (ps->config.on_reply)
@@ -272,8 +274,11 @@ int peers_flush(Peers *ps, uint64_t now) {
                 if (!ps->ping_all && p->n_out == 0 && p->in_flight > 0)
                         continue;
 
-                r = http_client_send(ps->client, p->id, PEER_PATH, &ps->header, p->outbox, p->n_out,
-                                     h, on_sent, ps, &err);
+                WireHeader hdr = ps->header;
+
+                if (ps->init_for_seen && p->seen_ready)
+                        hdr.initialised = true;
+                r = http_client_send(ps->client, p->id, PEER_PATH, &hdr, p->outbox, p->n_out, h, on_sent, ps, &err);
                 if (r < 0) {
                         log_warning_errno(r, "Cannot send %zu messages to %s: %s", p->n_out, p->name,
                                           err.text);
@@ -286,6 +291,11 @@ int peers_flush(Peers *ps, uint64_t now) {
         }
         ps->ping_all = false;
         return ret;
+}
+
+void peers_set_init_for_seen(Peers *ps, bool b) {
+        if (ps)
+                ps->init_for_seen = b;
 }
 
 void peers_ping_all(Peers *ps) {

@@ -33,6 +33,7 @@ typedef struct Peer {
         unsigned in_flight;    /* requests sent and not yet answered or failed */
         int initialised;       /* its last header's "init" flag: -1 not heard yet, 0, 1 */
         bool ready;            /* its last header's "ready" flag */
+        bool seen_ready;       /* it said "ready" at least once: it had decided how to start */
         PeerMsg *outbox;
         size_t n_out, allocated;
 } Peer;
@@ -63,6 +64,14 @@ Peers *peers_free(Peers *ps);
 
 /* The header every batch this host sends carries. */
 void peers_set_header(Peers *ps, const WireHeader *h);
+
+/*
+ * While set, batches to a peer seen ready say "initialised" even though the
+ * header does not yet (the 2H after a bootstrap): only a newcomer of a forming
+ * cluster may hear "not initialised"; a peer that had started before and comes
+ * back without its store must learn that it lost its disk.
+ */
+void peers_set_init_for_seen(Peers *ps, bool b);
 
 size_t peers_count(const Peers *ps);
 Peer *peers_at(const Peers *ps, size_t i);
