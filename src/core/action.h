@@ -34,6 +34,13 @@ typedef enum ActionType {
         ACTION_KILL_UNIT,    /* SIGKILL the unit's cgroup now (the fence deadline passed) */
         ACTION_ARM_TIMER,    /* call node_timer(.name) at .timer.deadline (or later) */
         ACTION_NOTIFY,       /* tell listeners (D-Bus signal, journal) about .name */
+        /*
+         * Write the voter-configuration register's durable state (.config): the
+         * installed (chosen) configuration, the register's promised ballot and its
+         * accepted proposal. Replies with after_persist wait for it like for
+         * PERSIST. At start the daemon passes it back to node_config_load().
+         */
+        ACTION_PERSIST_CONFIG,
         _ACTION_TYPE_MAX,
 } ActionType;
 
@@ -43,6 +50,9 @@ typedef enum NotifyKind {
         NOTIFY_OWNER,     /* the local acceptor accepted a new owner (.notify.holder, kind) */
         NOTIFY_CONFIG,    /* a peer has another configuration (.notify.config, .notify.from) */
         NOTIFY_RELEASED,  /* the FREE (release) or RESERVED (handoff) write reached a quorum */
+        NOTIFY_INSTALLED, /* this node installed a newer chosen configuration (.notify.config) */
+        NOTIFY_CHANGE,    /* a node_config_change() step or the whole change ended:
+                           * .notify.change, .notify.host, .notify.error, .notify.done */
         _NOTIFY_KIND_MAX,
 } NotifyKind;
 
@@ -105,9 +115,21 @@ typedef struct Action {
                         ValueKind value_kind; /* NOTIFY_OWNER */
                         uint64_t token;    /* NOTIFY_ACQUIRED, NOTIFY_OWNER, NOTIFY_LOST */
                         LostReason reason; /* NOTIFY_LOST */
-                        VoterConfig config; /* NOTIFY_CONFIG: the peer's, if it sent one */
+                        VoterConfig config; /* NOTIFY_CONFIG: the peer's, if it sent one;
+                                             * NOTIFY_INSTALLED, NOTIFY_CHANGE: the current one */
                         bool has_config;
+                        /* NOTIFY_CHANGE */
+                        int change;        /* the ConfigChangeKind (node.h) */
+                        uint16_t host;     /* the host changed (for CHANGE_ADD_MEMBER: the id handed out) */
+                        int error;         /* 0, or a negative errno (see node_config_change()) */
+                        bool done;         /* the change is complete (else: a step, .error 0) */
                 } notify;
+                struct {
+                        VoterConfig installed;
+                        Ballot bp;          /* the register's promised ballot */
+                        Ballot ba;          /* ballot of .accepted (zero: nothing accepted) */
+                        VoterConfig accepted; /* proposal accepted for the next epoch */
+                } config;
         };
 } Action;
 

@@ -20,6 +20,9 @@
 /* At most 7 voters decide; during a one-at-a-time change there can be one more. */
 #define PES_VOTERS_MAX 8
 
+/* Every host of a cluster (voters and candidates) is a member with an id. */
+#define PES_MEMBERS_MAX 64
+
 /*
  * A ballot (counter, host). Ballots are ordered by counter, then host; a new
  * ballot is (highest counter seen + 1, self), so two hosts never share one.
@@ -60,10 +63,16 @@ typedef struct Epoch {
         uint64_t hash;
 } Epoch;
 
+/*
+ * A voter change runs S → ACCEPT_WIDENED(S ∪ {x}, changing x) → STABLE(S ∪ {x})
+ * when adding x (accept quorum widened, then prepare quorum widened), and the
+ * reverse when removing it: STABLE(S ∪ {x}) → ACCEPT_WIDENED(S ∪ {x}, changing x)
+ * (prepare quorum narrowed) → STABLE(S) (accept quorum narrowed). The middle
+ * configuration is the same both ways; .adding says which way the change goes.
+ */
 typedef enum ConfigPhase {
-        CONFIG_STABLE,          /* 2F+1 voters, plain majorities */
-        CONFIG_ACCEPT_WIDENED,  /* a voter is being added: accepts go to all, quorum F+2 */
-        CONFIG_PREPARE_WIDENED, /* prepares go to all as well, quorum F+2 */
+        CONFIG_STABLE,          /* plain majorities of the voters */
+        CONFIG_ACCEPT_WIDENED,  /* .changing accepts but is not asked to prepare */
         _CONFIG_PHASE_MAX,
 } ConfigPhase;
 
@@ -75,8 +84,24 @@ typedef struct VoterConfig {
         Epoch epoch;
         ConfigPhase phase;
         uint16_t changing; /* the voter being added or removed, or PES_HOST_NONE */
+        bool adding;       /* ACCEPT_WIDENED: .changing is being added (else removed) */
+        /*
+         * A full rescan (an identity round on every name, DESIGN.md "Voter
+         * configuration is itself a CASPaxos register") completed under this voter
+         * set and phase. Set by a configuration that differs from its parent only in
+         * this flag; a change starts only from a STABLE rescanned configuration, and
+         * each step only from a rescanned one, so a resumed driver cannot step early.
+         */
+        bool rescanned;
         unsigned n_voters;
         uint16_t voters[PES_VOTERS_MAX];
+        /*
+         * Every host of the cluster (voters and candidates), sorted; ids are handed
+         * out from next_id when a host joins, so they are never reused.
+         */
+        unsigned n_members;
+        uint16_t members[PES_MEMBERS_MAX];
+        uint16_t next_id;
         uint32_t rho_ppm;     /* drift bound ρ in parts per million (default 1000) */
         uint64_t delta_usec;  /* δ, the longest host pause accepted (default 200 ms) */
         uint64_t lease_max_usec; /* T_max */
@@ -96,6 +121,18 @@ typedef enum MsgType {
         MSG_SCAN,        /* a voter recovering a lost disk asks for every name's (bp, v) */
         MSG_SCAN_REPLY,  /* one name of a scan: .ballot is bp, .value is v */
         MSG_SCAN_DONE,   /* the end of a scan: every name was sent before it */
+        /*
+         * The voter-configuration register (CASPaxos, decided by the quorums of the
+         * sender's epoch; .name is ""). .ballot is the round's ballot; .config the
+         * proposed (CFG_ACCEPT), accepted (CFG_PROMISE, with .value.ba its ballot,
+         * zero when none) or chosen (CFG_COMMIT) configuration.
+         */
+        MSG_CFG_PREPARE,   /* (b) → CFG_PROMISE(b, accepted) | NACK(bp) | NACK_CONFIG */
+        MSG_CFG_PROMISE,
+        MSG_CFG_ACCEPT,    /* (b, config) → CFG_ACCEPTED | NACK(bp) | NACK_CONFIG */
+        MSG_CFG_ACCEPTED,
+        MSG_CFG_COMMIT,    /* config was chosen: install it → CFG_COMMITTED */
+        MSG_CFG_COMMITTED,
         _MSG_TYPE_MAX,
 } MsgType;
 
@@ -128,7 +165,10 @@ typedef struct PeerMsg {
         uint64_t remaining_usec; /* READ_REPLY, PROMISE, NACK_LIVE: how long the accepted
                                   * LEASE/RESERVED stays live on the acceptor's clock */
         NackReason reason;       /* NACK only */
-        VoterConfig config;      /* NACK_CONFIG only */
+        VoterConfig config;      /* NACK_CONFIG (the receiver's chosen configuration), CFG_* */
         uint64_t scan_count;     /* SCAN_DONE: how many SCAN_REPLY messages (distinct
                                   * names) the scan sent before it */
+        bool identity;           /* ACCEPT of a rescan: a repair at the holder's own
+                                  * (ba, seq) that never extends ea: a voter that lacks
+                                  * the value takes ea = now + remaining_usec */
 } PeerMsg;

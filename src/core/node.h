@@ -49,8 +49,56 @@ int node_start(Node *n, AcceptorStart mode, uint64_t now, ActionList *out);
 /*
  * Installs a newer chosen voter configuration: the acceptor enforces it and every
  * round in flight restarts (DESIGN.md "NACK_CONFIG restarts a round from PREPARE").
+ * Appends ACTION_PERSIST_CONFIG and NOTIFY_INSTALLED. If self just became a voter
+ * (it is .changing of an ACCEPT_WIDENED being added), its acceptor recovers like a
+ * lost disk before it answers (the new voter waits W = T_max·(1+ρ)); if self is no
+ * longer a voter its acceptor falls silent; if self is no longer a member its
+ * guards stop campaigning (a tenure in flight is fenced as usual).
+ * -ESTALE if the epoch is not newer.
  */
 int node_set_config(Node *n, const VoterConfig *config, uint64_t now, ActionList *out);
+
+/*
+ * The register's durable state read back from the store (the last
+ * ACTION_PERSIST_CONFIG), before node_start(); installs .installed as well.
+ */
+int node_config_load(Node *n, const VoterConfig *installed, const Ballot *bp, const Ballot *ba,
+                     const VoterConfig *accepted);
+
+typedef enum ConfigChangeKind {
+        CHANGE_ADD_MEMBER,    /* a host joins as a candidate; it gets the id next_id */
+        CHANGE_REMOVE_MEMBER, /* a candidate (not a voter) leaves the cluster */
+        CHANGE_ADD_VOTER,     /* a member becomes a voter: two steps, each rescanned */
+        CHANGE_REMOVE_VOTER,  /* a voter becomes a candidate: two steps, each rescanned */
+        CHANGE_RESUME,        /* drive the change in flight to its end */
+        CHANGE_ROLLBACK,      /* drive the change in flight back to where it started */
+        _CHANGE_KIND_MAX,
+} ConfigChangeKind;
+
+/*
+ * Drives a change of the voter-configuration register from this host (DESIGN.md
+ * "Membership", "Voter configuration is itself a CASPaxos register"): each epoch
+ * is written with PREPARE/ACCEPT to the current epoch's quorums and then COMMITted
+ * to every member; a step completes once the voters that have not acknowledged
+ * it can form neither a prepare nor an accept quorum of the previous epoch. After
+ * each voter step the driver waits T_max·(1+ρ), rescans every name (SCAN of the
+ * voters; a name is skipped only if it shows at an accept quorum of the new epoch,
+ * an expired LEASE/RESERVED is rewritten as FREE, a live one repaired by an
+ * identity ACCEPT) and writes the same configuration marked rescanned.
+ *
+ * host is the member concerned (ignored for ADD_MEMBER, RESUME, ROLLBACK). The
+ * end is reported by NOTIFY_CHANGE with .done (and for ADD_MEMBER the new id in
+ * .host) or .error: -EBUSY another change is in flight (or this host drives one),
+ * -EEXIST already a member/voter, -ENOENT not a member/voter, -EINVAL not allowed
+ * (a voter set would leave 1…PES_VOTERS_MAX-1, removing a voter as a member,
+ * RESUME/ROLLBACK with nothing in flight), -ESTALE a concurrent driver won the
+ * register, -ETIMEDOUT no quorum answered. Immediate argument errors are also
+ * returned directly (and then nothing is appended).
+ */
+int node_config_change(Node *n, ConfigChangeKind kind, uint16_t host, uint64_t now, ActionList *out);
+
+/* Whether this node is driving a change right now, and which. */
+bool node_config_driving(const Node *n, ConfigChangeKind *ret_kind, uint16_t *ret_host);
 
 /*
  * Declares this host a candidate for name with the given timing (NULL: defaults)

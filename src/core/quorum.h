@@ -15,6 +15,23 @@
 int voter_config_init(VoterConfig *c, const uint16_t *voters, unsigned n_voters);
 
 /*
+ * The same with candidates: members is every host of the cluster (voters
+ * included; voters missing from it are added). next_id is one above the highest
+ * member. rescanned is true: nothing was ever accepted under an earlier epoch.
+ */
+int voter_config_init_members(VoterConfig *c, const uint16_t *voters, unsigned n_voters,
+                              const uint16_t *members, unsigned n_members);
+
+/* Whether host is a member (voter or candidate) of the configuration. */
+bool voter_config_is_member(const VoterConfig *c, uint16_t host);
+
+/*
+ * Whether the configuration is in the middle of a voter change (not STABLE, or
+ * STABLE but not yet rescanned after the last step).
+ */
+bool voter_config_changing(const VoterConfig *c);
+
+/*
  * The hash of a configuration: 64-bit FNV-1a over its sorted voters, phase, the
  * changing voter, the timing figures and the parent hash (DESIGN.md "An epoch is
  * (n, hash(voters, phase, parent))"). Hosts with different Peers= lists get

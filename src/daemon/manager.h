@@ -131,6 +131,35 @@ int manager_acquire_for_client(Manager *m, const char *name, sd_bus_message *cal
 int manager_release_for_client(Manager *m, const char *name, const char *client);
 void manager_client_gone(Manager *m, const char *client);
 
+/*
+ * Membership changes (DESIGN.md "Membership"). Each starts an operation and
+ * returns 0, or a negative errno at once (with *error, if not NULL, set to a
+ * message for the operator). done runs exactly once when the operation ends:
+ * error 0 or a negative errno, host the host concerned (for manager_join(): the
+ * id this host got), message NULL or a sentence for the operator.
+ */
+typedef void (*ManagerDoneFunc)(Manager *m, int error, uint16_t host, const char *message, void *userdata);
+
+/*
+ * `pesctl join HOST:PORT` on a host that is not yet part of a cluster with other
+ * members: asks the member at address_port (key check of the transport) to add
+ * this host as a candidate, then takes on the cluster's identity, configuration
+ * and address book, persists them and restarts its own state in place.
+ */
+int manager_join(Manager *m, const char *address_port, ManagerDoneFunc done, void *userdata, char **error);
+
+/*
+ * `pesctl leave [HOST]`. host == self (or PES_HOST_NONE): hand off or release
+ * every unit this host owns, then remove it from the members. Another host: only
+ * if it is dead (it is removed at once; its leases lapse as usual). A voter must
+ * first be removed with manager_voter_change(CHANGE_REMOVE_VOTER).
+ */
+int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdata, char **error);
+
+/* `pesctl voters add|remove HOST`, `pesctl voters resume|rollback`. */
+int manager_voter_change(Manager *m, ConfigChangeKind kind, uint16_t host, ManagerDoneFunc done,
+                         void *userdata, char **error);
+
 /* D-Bus side (bus-api.c). */
 int bus_api_setup(Manager *m);
 void bus_api_emit_owner_changed(Manager *m, const char *name, uint16_t owner, uint64_t token);
