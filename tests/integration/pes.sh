@@ -8,8 +8,12 @@
 #       pes_check_ticks                       # fails on any overlap or lower token
 #
 # Settings: PES_BUILD (meson build dir, required), PES_HEARTBEAT (HeartbeatSec=,
-# default 1s), PES_MAX_PAUSE (MaxPauseSec=, default 200ms), PES_UNIT_SETTINGS
-# (extra [Supervise] lines for every unit).
+# default 1s), PES_MAX_PAUSE (MaxPauseSec=, default 200ms), PES_MAX_LEASE
+# (MaxLeaseSec=, T_max; unset: pesd's default), PES_UNIT_SETTINGS (extra
+# [Supervise] lines for every unit), PES_VOTERS (Voters=, e.g. "h1 h2 h3"),
+# PES_UNIT_HOSTS (the hosts that declare the units; default all), PES_SOLO (how
+# many of the last hosts are not in Peers=: each is configured as a cluster of
+# its own, to be joined at run time with `pesctl join`).
 set -euo pipefail
 
 PES_IT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -64,6 +68,15 @@ KeyFile=/etc/pes/cluster.key
 HeartbeatSec=${PES_HEARTBEAT:-1s}
 MaxPauseSec=${PES_MAX_PAUSE:-200ms}
 CONF
+        if [[ -n ${PES_MAX_LEASE:-} ]]; then
+                echo "MaxLeaseSec=$PES_MAX_LEASE" >>"$etc/pesd.conf"
+        fi
+        if [[ -n ${PES_VOTERS:-} && $peers == *" "*" "* ]]; then
+                echo "Voters=$PES_VOTERS" >>"$etc/pesd.conf"
+        fi
+        if [[ -n ${PES_UNIT_HOSTS:-} && " $PES_UNIT_HOSTS " != *" $h "* ]]; then
+                return 0
+        fi
         for unit in "$@"; do
                 printf '[Supervise]\n%s\n' "${PES_UNIT_SETTINGS:-}" >"$etc/units.d/$unit.conf"
         done
@@ -71,6 +84,7 @@ CONF
 
 pes__on_exit() {
         local status=$?
+        pes_watch_stop
         [[ -n ${PES__STAGE:-} ]] && rm -rf "$PES__STAGE"
         # rig__on_exit dumps the hosts on failure, tears the rig down and exits.
         (exit "$status")
@@ -97,15 +111,40 @@ pes_setup() {
         cp "$PES_BUILD/units/pesd.service" "$PES_IT_DIR"/units/*.service "$PES_IT_DIR"/units/*.timer "$stage"/
         export RIG_BUILD=$PES_BUILD RIG_UNITS=$stage RIG_DBUS=$PES_SRC/dbus
         rig_create "$n"
-        for i in $(seq 1 "$n"); do
+        local members=$((n - ${PES_SOLO:-0}))
+        for i in $(seq 1 "$members"); do
                 peers+="h$i@$(rig_ip "h$i") "
         done
         key=$(python3 -c 'import os; print(os.urandom(32).hex())')
         for i in $(seq 1 "$n"); do
-                pes__configure "h$i" "$key" "$peers" "$@"
+                if ((i <= members)); then
+                        pes__configure "h$i" "$key" "$peers" "$@"
+                else
+                        pes__configure "h$i" "$key" "h$i@$(rig_ip "h$i")" "$@"
+                fi
         done
         rig_boot
         pes_start_pesd $(rig_hosts)
+}
+
+# `pesctl join` on host h, naming h1 (a member): h becomes a candidate.
+pes_join() {
+        rig_exec "$1" pesctl join "$(rig_ip h1):7480" || pes_fail "pesctl join on $1 failed"
+}
+
+# `pesctl nodes --json` on host h (default h1).
+pes_nodes_json() {
+        rig_exec "${1:-h1}" pesctl nodes --json=short
+}
+
+# The voters host h (default h1) lists, sorted, on one line.
+pes_voters() {
+        pes_nodes_json "${1:-h1}" | python3 -c 'import json,sys; print(" ".join(sorted(n["node"] for n in json.load(sys.stdin) if n["role"].startswith("voter"))))'
+}
+
+# The members host h (default h1) lists, sorted, on one line.
+pes_members() {
+        pes_nodes_json "${1:-h1}" | python3 -c 'import json,sys; print(" ".join(sorted(n["node"] for n in json.load(sys.stdin))))'
 }
 
 # Starts pesd on the given hosts and waits until each is quorate.
@@ -183,4 +222,42 @@ pes_last_tick_by() {
 # The oracle: no two hosts ticking at once, tokens never decreasing.
 pes_check_ticks() {
         "$PES_IT_DIR/check-ticks" --strict-tokens "$(pes_ticks_log)" || pes_fail "the tick log shows an overlap or a lower token"
+}
+
+# Snapshot of unit instances: "UNIT HOST INVOCATION_ID" for every active unit
+# matching the pattern on every running host, sorted.
+pes_instances() {
+        local pattern=$1 h
+        for h in $(rig_hosts); do
+                rig_running "$h" || continue
+                rig_exec "$h" bash -c "for u in \$(systemctl list-units --state=active --no-legend --plain '$pattern' | awk '{print \$1}'); do
+                        echo \"\$u $h \$(systemctl show -P InvocationID \"\$u\")\"; done"
+        done | sort
+}
+
+# Samples every running host every 0.2 s until stopped and appends to file out
+# every unit matching the pattern that shows active on two hosts in one sample
+# (a sample reads the hosts one after the other, so a unit that moves can show
+# twice without overlapping; the scenarios using this expect no moves at all).
+pes_watch_overlap() {
+        local pattern=$1 out=$2
+        : >"$out"
+        (
+                while :; do
+                        for h in $(rig_hosts); do
+                                rig_running "$h" || continue
+                                rig_exec "$h" systemctl list-units --state=active --no-legend --plain "$pattern" 2>/dev/null |
+                                        awk -v h="$h" '{print $1, h}'
+                        done | awk '{n[$1]++; hs[$1]=hs[$1] " " $2} END {for (u in n) if (n[u] > 1) print u ":" hs[u]}' >>"$out"
+                        sleep 0.2
+                done
+        ) &
+        PES_WATCH_PID=$!
+}
+
+pes_watch_stop() {
+        [[ -n ${PES_WATCH_PID:-} ]] || return 0
+        kill "$PES_WATCH_PID" 2>/dev/null || true
+        wait "$PES_WATCH_PID" 2>/dev/null || true
+        PES_WATCH_PID=
 }
