@@ -13,7 +13,9 @@
 
 /* Which fields a message of each type carries besides type and round, following the
  * field comments of core/msg.h. A name is required and non-empty where F_NAME is set;
- * NACK_CONFIG may answer a message that named nothing (a SCAN), so its name may be empty. */
+ * NACK_CONFIG and NACK may answer a message that named nothing (a SCAN, a round of the
+ * configuration register), so their name may be empty. The register's messages carry
+ * no name at all. */
 enum {
         F_NAME       = 1 << 0,
         F_NAME_EMPTY = 1 << 1,
@@ -23,6 +25,7 @@ enum {
         F_REASON     = 1 << 5,
         F_CONFIG     = 1 << 6,
         F_SCAN_COUNT = 1 << 7,
+        F_IDENTITY   = 1 << 8,
 };
 
 static const unsigned msg_fields[_MSG_TYPE_MAX] = {
@@ -30,14 +33,20 @@ static const unsigned msg_fields[_MSG_TYPE_MAX] = {
         [MSG_READ_REPLY]  = F_NAME | F_BALLOT | F_VALUE | F_REMAINING,
         [MSG_PREPARE]     = F_NAME | F_BALLOT,
         [MSG_PROMISE]     = F_NAME | F_BALLOT | F_VALUE | F_REMAINING,
-        [MSG_ACCEPT]      = F_NAME | F_BALLOT | F_VALUE,
+        [MSG_ACCEPT]      = F_NAME | F_BALLOT | F_VALUE | F_IDENTITY,
         [MSG_ACCEPTED]    = F_NAME | F_BALLOT | F_VALUE,
-        [MSG_NACK]        = F_NAME | F_BALLOT | F_VALUE | F_REASON | F_REMAINING,
+        [MSG_NACK]        = F_NAME | F_NAME_EMPTY | F_BALLOT | F_VALUE | F_REASON | F_REMAINING,
         [MSG_NACK_CONFIG] = F_NAME | F_NAME_EMPTY | F_CONFIG,
         [MSG_TAKE]        = F_NAME | F_BALLOT | F_VALUE,
         [MSG_SCAN]        = 0,
-        [MSG_SCAN_REPLY]  = F_NAME | F_BALLOT | F_VALUE,
+        [MSG_SCAN_REPLY]  = F_NAME | F_BALLOT | F_VALUE | F_REMAINING,
         [MSG_SCAN_DONE]   = F_SCAN_COUNT,
+        [MSG_CFG_PREPARE]   = F_BALLOT,
+        [MSG_CFG_PROMISE]   = F_BALLOT | F_VALUE | F_CONFIG,
+        [MSG_CFG_ACCEPT]    = F_BALLOT | F_CONFIG,
+        [MSG_CFG_ACCEPTED]  = F_BALLOT | F_CONFIG,
+        [MSG_CFG_COMMIT]    = F_BALLOT | F_CONFIG,
+        [MSG_CFG_COMMITTED] = F_BALLOT | F_CONFIG,
 };
 
 static const char *const msg_type_names[_MSG_TYPE_MAX] = {
@@ -53,6 +62,12 @@ static const char *const msg_type_names[_MSG_TYPE_MAX] = {
         [MSG_SCAN]        = "scan",
         [MSG_SCAN_REPLY]  = "scan-reply",
         [MSG_SCAN_DONE]   = "scan-done",
+        [MSG_CFG_PREPARE]   = "cfg-prepare",
+        [MSG_CFG_PROMISE]   = "cfg-promise",
+        [MSG_CFG_ACCEPT]    = "cfg-accept",
+        [MSG_CFG_ACCEPTED]  = "cfg-accepted",
+        [MSG_CFG_COMMIT]    = "cfg-commit",
+        [MSG_CFG_COMMITTED] = "cfg-committed",
 };
 
 static const char *const value_kind_names[_VALUE_KIND_MAX] = {
@@ -70,7 +85,6 @@ static const char *const nack_reason_names[_NACK_REASON_MAX] = {
 static const char *const config_phase_names[_CONFIG_PHASE_MAX] = {
         [CONFIG_STABLE]          = "stable",
         [CONFIG_ACCEPT_WIDENED]  = "accept-widened",
-        [CONFIG_PREPARE_WIDENED] = "prepare-widened",
 };
 
 const char *wire_msg_type_to_string(MsgType t) {
@@ -93,6 +107,7 @@ void wire_batch_done(WireBatch *b) {
         if (!b)
                 return;
         free(b->msgs);
+        free(b->book);
         *b = WIRE_BATCH_NULL;
 }
 
@@ -320,7 +335,7 @@ static int value_write(Writer *w, const RegValue *v, const Path *p, NetError *er
 }
 
 static int config_write(Writer *w, const VoterConfig *c, const Path *p, NetError *err) {
-        Path here = PATH_KEY(p, "config"), vp = PATH_KEY(&here, "voters");
+        Path here = PATH_KEY(p, "config"), vp = PATH_KEY(&here, "voters"), mp = PATH_KEY(&here, "members");
         int r;
 
         if ((r = check_enum(c->phase, config_phase_names, _CONFIG_PHASE_MAX, "phase", &here, err)) < 0 ||
@@ -334,6 +349,14 @@ static int config_write(Writer *w, const VoterConfig *c, const Path *p, NetError
                         Path ip = PATH_INDEX(&vp, i);
                         return path_error(err, -EINVAL, &ip, "host id 0 is not a host");
                 }
+        if (c->n_members > PES_MEMBERS_MAX)
+                return path_error(err, -EINVAL, &mp, "%u members, at most %u allowed", c->n_members, PES_MEMBERS_MAX);
+        for (unsigned i = 0; i < c->n_members; i++)
+                if (c->members[i] == PES_HOST_NONE || (i > 0 && c->members[i] <= c->members[i - 1])) {
+                        Path ip = PATH_INDEX(&mp, i);
+                        return path_error(err, -EINVAL, &ip, "%u is not a host id above the one before it",
+                                          c->members[i]);
+                }
 
         w_lit(w, "{\"epoch\":");
         r = epoch_write(w, &c->epoch, "epoch", &here, err);
@@ -343,13 +366,23 @@ static int config_write(Writer *w, const VoterConfig *c, const Path *p, NetError
         w_enum(w, config_phase_names[c->phase]);
         w_lit(w, ",\"changing\":");
         w_u64(w, c->changing);
+        w_str(w, c->adding ? ",\"adding\":true" : ",\"adding\":false");
+        w_str(w, c->rescanned ? ",\"rescanned\":true" : ",\"rescanned\":false");
         w_lit(w, ",\"voters\":[");
         for (unsigned i = 0; i < c->n_voters; i++) {
                 if (i > 0)
                         w_lit(w, ",");
                 w_u64(w, c->voters[i]);
         }
-        w_lit(w, "],\"rho_ppm\":");
+        w_lit(w, "],\"members\":[");
+        for (unsigned i = 0; i < c->n_members; i++) {
+                if (i > 0)
+                        w_lit(w, ",");
+                w_u64(w, c->members[i]);
+        }
+        w_lit(w, "],\"next_id\":");
+        w_u64(w, c->next_id);
+        w_lit(w, ",\"rho_ppm\":");
         w_u64(w, c->rho_ppm);
         w_lit(w, ",\"delta_usec\":");
         w_u64(w, c->delta_usec);
@@ -439,6 +472,8 @@ static int msg_write(Writer *w, const WireHeader *h, const PeerMsg *m, const Pat
                 w_lit(w, ",\"scan_count\":");
                 w_u64(w, m->scan_count);
         }
+        if (f & F_IDENTITY)
+                w_str(w, m->identity ? ",\"identity\":true" : ",\"identity\":false");
         w_lit(w, "}");
         return 0;
 }
@@ -474,6 +509,90 @@ int wire_msgs_build(const WireHeader *h, const PeerMsg *msgs, size_t n_msgs, cha
 
         *ret = w.buf;
         *ret_size = w.size;
+        return 0;
+}
+
+static int check_text(const char *s, size_t max, const char *what, const Path *p, NetError *err) {
+        size_t len = strnlen(s, max + 1);
+
+        if (len == 0)
+                return path_error(err, -EINVAL, p, "empty %s", what);
+        if (len > max)
+                return path_error(err, -EINVAL, p, "%s longer than %zu bytes", what, max);
+        for (size_t i = 0; i < len; i++)
+                if (!name_char_ok(s[i]))
+                        return path_error(err, -EINVAL, p, "byte %zu of the %s is not printable ASCII", i, what);
+        return 0;
+}
+
+static int node_write(Writer *w, const WireNode *n, bool with_id, const Path *p, NetError *err) {
+        Path pn = PATH_KEY(p, "name"), pa = PATH_KEY(p, "address"), pp = PATH_KEY(p, "port");
+        int r;
+
+        if ((r = check_text(n->name, WIRE_NODE_NAME_MAX, "name", &pn, err)) < 0 ||
+            (r = check_text(n->address, WIRE_ADDRESS_MAX, "address", &pa, err)) < 0)
+                return r;
+        if (n->port == 0)
+                return path_error(err, -EINVAL, &pp, "port 0");
+        if (with_id) {
+                if (n->id == PES_HOST_NONE) {
+                        Path pi = PATH_KEY(p, "id");
+                        return path_error(err, -EINVAL, &pi, "host id 0 is not a host");
+                }
+                w_lit(w, "{\"id\":");
+                w_u64(w, n->id);
+                w_lit(w, ",\"name\":");
+        } else
+                w_lit(w, "{\"name\":");
+        w_name(w, n->name, strlen(n->name));
+        w_lit(w, ",\"address\":");
+        w_name(w, n->address, strlen(n->address));
+        w_lit(w, ",\"port\":");
+        w_u64(w, n->port);
+        w_lit(w, "}");
+        return 0;
+}
+
+/* The optional header fields, in a fixed order so that the encoding stays canonical. */
+static int header_extras_write(Writer *w, const WireHeader *h, NetError *err) {
+        Path pn = PATH_KEY(NULL, "node"), pb = PATH_KEY(NULL, "book"), pc = PATH_KEY(NULL, "cluster_name");
+        int r;
+
+        if (h->has_node) {
+                w_lit(w, ",\"node\":");
+                r = node_write(w, &h->node, false, &pn, err);
+                if (r < 0)
+                        return r;
+        }
+        if (h->n_book > 0) {
+                if (!h->book)
+                        return path_error(err, -EINVAL, &pb, "no entries");
+                if (h->n_book > PES_MEMBERS_MAX)
+                        return path_error(err, -EINVAL, &pb, "%zu entries, at most %u allowed", h->n_book,
+                                          PES_MEMBERS_MAX);
+                w_lit(w, ",\"book\":[");
+                for (size_t i = 0; i < h->n_book; i++) {
+                        Path pi = PATH_INDEX(&pb, i);
+
+                        if (i > 0 && h->book[i].id <= h->book[i - 1].id) {
+                                Path pid = PATH_KEY(&pi, "id");
+                                return path_error(err, -EINVAL, &pid, "not sorted by id");
+                        }
+                        if (i > 0)
+                                w_lit(w, ",");
+                        r = node_write(w, &h->book[i], true, &pi, err);
+                        if (r < 0)
+                                return r;
+                }
+                w_lit(w, "]");
+        }
+        if (h->cluster_name[0]) {
+                r = check_text(h->cluster_name, WIRE_CLUSTER_NAME_MAX, "cluster name", &pc, err);
+                if (r < 0)
+                        return r;
+                w_lit(w, ",\"cluster_name\":");
+                w_name(w, h->cluster_name, strlen(h->cluster_name));
+        }
         return 0;
 }
 
@@ -515,9 +634,15 @@ int wire_batch_dump(const WireHeader *h, const char *msgs, size_t msgs_size, cha
         else
                 w_lit(&w, ",\"init\":false");
         if (h->ready)
-                w_lit(&w, ",\"ready\":true,\"msgs\":");
+                w_lit(&w, ",\"ready\":true");
         else
-                w_lit(&w, ",\"ready\":false,\"msgs\":");
+                w_lit(&w, ",\"ready\":false");
+        r = header_extras_write(&w, h, err);
+        if (r < 0) {
+                free(w.buf);
+                return r;
+        }
+        w_lit(&w, ",\"msgs\":");
         w_raw(&w, msgs, msgs_size);
         w_lit(&w, "}");
         if (w.oom) {
@@ -737,12 +862,25 @@ static int value_parse(json_t *o, RegValue *ret, const Path *p, NetError *err) {
         return get_u64(j, "lease_usec", &ret->lease_usec, &here, err);
 }
 
+static int get_bool(json_t *o, const char *key, bool *ret, const Path *p, NetError *err) {
+        json_t *v = json_object_get(o, key);
+        Path here = PATH_KEY(p, key);
+
+        if (!v)
+                return path_error(err, -EBADMSG, &here, "missing field");
+        if (!json_is_boolean(v))
+                return path_error(err, -EBADMSG, &here, "expected true or false");
+        *ret = json_is_true(v);
+        return 0;
+}
+
 static int config_parse(json_t *o, VoterConfig *ret, const Path *p, NetError *err) {
         static const char *const keys[] = {
-                "epoch", "phase", "changing", "voters", "rho_ppm", "delta_usec", "lease_max_usec",
+                "epoch", "phase", "changing", "adding", "rescanned", "voters", "members", "next_id",
+                "rho_ppm", "delta_usec", "lease_max_usec",
         };
-        json_t *j = json_object_get(o, "config"), *voters;
-        Path here = PATH_KEY(p, "config"), vp = PATH_KEY(&here, "voters");
+        json_t *j = json_object_get(o, "config"), *voters, *members;
+        Path here = PATH_KEY(p, "config"), vp = PATH_KEY(&here, "voters"), mp = PATH_KEY(&here, "members");
         unsigned phase;
         int r;
 
@@ -757,6 +895,12 @@ static int config_parse(json_t *o, VoterConfig *ret, const Path *p, NetError *er
                 return r;
         ret->phase = phase;
         r = get_host(j, "changing", true, &ret->changing, &here, err);
+        if (r < 0)
+                return r;
+        r = get_bool(j, "adding", &ret->adding, &here, err);
+        if (r < 0)
+                return r;
+        r = get_bool(j, "rescanned", &ret->rescanned, &here, err);
         if (r < 0)
                 return r;
 
@@ -781,6 +925,33 @@ static int config_parse(json_t *o, VoterConfig *ret, const Path *p, NetError *er
         }
         ret->n_voters = (unsigned) json_array_size(voters);
 
+        members = json_object_get(j, "members");
+        if (!json_is_array(members))
+                return path_error(err, -EBADMSG, &mp, "expected array");
+        if (json_array_size(members) > PES_MEMBERS_MAX)
+                return path_error(err, -EBADMSG, &mp, "%zu members, at most %u allowed",
+                                  json_array_size(members), PES_MEMBERS_MAX);
+        for (size_t i = 0; i < json_array_size(members); i++) {
+                json_t *v = json_array_get(members, i);
+                Path ip = PATH_INDEX(&mp, i);
+                json_int_t x;
+
+                if (!json_is_integer(v))
+                        return path_error(err, -EBADMSG, &ip, "expected integer");
+                x = json_integer_value(v);
+                if (x < 1 || x > PES_HOST_MAX)
+                        return path_error(err, -EBADMSG, &ip, "%" JSON_INTEGER_FORMAT " is out of range [1, %u]",
+                                          x, PES_HOST_MAX);
+                /* Sorted and unique, as the encoder writes them: one encoding per configuration. */
+                if (i > 0 && (uint16_t) x <= ret->members[i - 1])
+                        return path_error(err, -EBADMSG, &ip, "not above the member before it");
+                ret->members[i] = (uint16_t) x;
+        }
+        ret->n_members = (unsigned) json_array_size(members);
+        r = get_host(j, "next_id", true, &ret->next_id, &here, err);
+        if (r < 0)
+                return r;
+
         r = get_u32(j, "rho_ppm", &ret->rho_ppm, &here, err);
         if (r < 0)
                 return r;
@@ -791,7 +962,7 @@ static int config_parse(json_t *o, VoterConfig *ret, const Path *p, NetError *er
 }
 
 static int msg_parse(json_t *j, const WireHeader *h, PeerMsg *m, const Path *p, NetError *err) {
-        const char *keys[8];
+        const char *keys[12];
         size_t n = 0;
         unsigned type, f, reason;
         json_t *name;
@@ -822,6 +993,8 @@ static int msg_parse(json_t *j, const WireHeader *h, PeerMsg *m, const Path *p, 
                 keys[n++] = "config";
         if (f & F_SCAN_COUNT)
                 keys[n++] = "scan_count";
+        if (f & F_IDENTITY)
+                keys[n++] = "identity";
         assert(n <= ELEMENTSOF(keys));
 
         r = check_keys(j, keys, n, p, err);
@@ -883,6 +1056,11 @@ static int msg_parse(json_t *j, const WireHeader *h, PeerMsg *m, const Path *p, 
                 if (r < 0)
                         return r;
         }
+        if (f & F_IDENTITY) {
+                r = get_bool(j, "identity", &m->identity, p, err);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -898,10 +1076,119 @@ static int get_flag(json_t *j, const char *key, bool *ret, NetError *err) {
         return 0;
 }
 
-static int header_parse(json_t *j, WireHeader *h, NetError *err) {
-        static const char *const keys[] = {
+static int get_text(json_t *o, const char *key, size_t max, char *ret, const Path *p, NetError *err) {
+        json_t *v = json_object_get(o, key);
+        Path here = PATH_KEY(p, key);
+        size_t len;
+        int r;
+
+        if (!v)
+                return path_error(err, -EBADMSG, &here, "missing field");
+        if (!json_is_string(v))
+                return path_error(err, -EBADMSG, &here, "expected string");
+        len = json_string_length(v);
+        if (len == 0)
+                return path_error(err, -EBADMSG, &here, "empty string");
+        if (len > max)
+                return path_error(err, -EBADMSG, &here, "longer than %zu bytes", max);
+        r = check_name(json_string_value(v), len, false, &here, err);
+        if (r < 0)
+                return -EBADMSG;
+        memcpy(ret, json_string_value(v), len);
+        ret[len] = 0;
+        return 0;
+}
+
+static int node_parse(json_t *j, bool with_id, WireNode *ret, const Path *p, NetError *err) {
+        static const char *const keys_id[] = { "id", "name", "address", "port" };
+        uint64_t port;
+        int r;
+
+        r = check_keys(j, with_id ? keys_id : keys_id + 1, with_id ? 4 : 3, p, err);
+        if (r < 0)
+                return r;
+        *ret = (WireNode) {};
+        if (with_id) {
+                r = get_host(j, "id", false, &ret->id, p, err);
+                if (r < 0)
+                        return r;
+        }
+        r = get_text(j, "name", WIRE_NODE_NAME_MAX, ret->name, p, err);
+        if (r < 0)
+                return r;
+        r = get_text(j, "address", WIRE_ADDRESS_MAX, ret->address, p, err);
+        if (r < 0)
+                return r;
+        r = get_uint(j, "port", UINT16_MAX, &port, p, err);
+        if (r < 0)
+                return r;
+        if (port == 0) {
+                Path here = PATH_KEY(p, "port");
+                return path_error(err, -EBADMSG, &here, "port 0");
+        }
+        ret->port = (uint16_t) port;
+        return 0;
+}
+
+/* The optional fields of a header; the book is stored in *ret_book (malloc'd). */
+static int header_extras_parse(json_t *j, WireHeader *h, WireNode **ret_book, NetError *err) {
+        Path pn = PATH_KEY(NULL, "node"), pb = PATH_KEY(NULL, "book");
+        json_t *v;
+        int r;
+
+        v = json_object_get(j, "node");
+        if (v) {
+                r = node_parse(v, false, &h->node, &pn, err);
+                if (r < 0)
+                        return r;
+                h->has_node = true;
+        }
+        v = json_object_get(j, "book");
+        if (v) {
+                _cleanup_free_ WireNode *book = NULL;
+                size_t n;
+
+                if (!json_is_array(v))
+                        return path_error(err, -EBADMSG, &pb, "expected array");
+                n = json_array_size(v);
+                if (n == 0)
+                        return path_error(err, -EBADMSG, &pb, "empty (leave it out)");
+                if (n > PES_MEMBERS_MAX)
+                        return path_error(err, -EBADMSG, &pb, "%zu entries, at most %u allowed", n, PES_MEMBERS_MAX);
+                book = calloc(n, sizeof(WireNode));
+                if (!book)
+                        return net_error_set(err, -ENOMEM, "out of memory");
+                for (size_t i = 0; i < n; i++) {
+                        Path pi = PATH_INDEX(&pb, i);
+
+                        r = node_parse(json_array_get(v, i), true, &book[i], &pi, err);
+                        if (r < 0)
+                                return r;
+                        if (i > 0 && book[i].id <= book[i - 1].id) {
+                                Path pid = PATH_KEY(&pi, "id");
+                                return path_error(err, -EBADMSG, &pid, "not sorted by id");
+                        }
+                }
+                h->book = book;
+                h->n_book = n;
+                *ret_book = TAKE_PTR(book);
+        }
+        v = json_object_get(j, "cluster_name");
+        if (v) {
+                r = get_text(j, "cluster_name", WIRE_CLUSTER_NAME_MAX, h->cluster_name, NULL, err);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int header_parse(json_t *j, WireHeader *h, WireNode **ret_book, NetError *err) {
+        static const char *const required[] = {
                 "version", "cluster", "voters", "from", "incarnation", "epoch", "seq", "init", "ready", "msgs",
         };
+        static const char *const optional[] = { "node", "book", "cluster_name" };
+        const char *keys[ELEMENTSOF(required) + ELEMENTSOF(optional)];
+        size_t n = 0;
         uint64_t version;
         int r;
 
@@ -917,7 +1204,12 @@ static int header_parse(json_t *j, WireHeader *h, NetError *err) {
                                      version, WIRE_PROTOCOL_VERSION);
         h->version = (uint32_t) version;
 
-        r = check_keys(j, keys, ELEMENTSOF(keys), NULL, err);
+        for (size_t i = 0; i < ELEMENTSOF(required); i++)
+                keys[n++] = required[i];
+        for (size_t i = 0; i < ELEMENTSOF(optional); i++)
+                if (json_object_get(j, optional[i]))
+                        keys[n++] = optional[i];
+        r = check_keys(j, keys, n, NULL, err);
         if (r < 0)
                 return r;
         r = get_hex64(j, "cluster", &h->cluster_id, NULL, err);
@@ -941,12 +1233,16 @@ static int header_parse(json_t *j, WireHeader *h, NetError *err) {
         r = get_flag(j, "init", &h->initialised, err);
         if (r < 0)
                 return r;
-        return get_flag(j, "ready", &h->ready, err);
+        r = get_flag(j, "ready", &h->ready, err);
+        if (r < 0)
+                return r;
+        return header_extras_parse(j, h, ret_book, err);
 }
 
 int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *err) {
         Path root = PATH_KEY(NULL, "msgs");
         WireHeader h = {};
+        WireNode *book = NULL;
         json_error_t jerr;
         json_t *j, *msgs;
         PeerMsg *m = NULL;
@@ -962,7 +1258,7 @@ int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *e
                 return net_error_set(err, -EBADMSG, "invalid JSON at line %d, column %d: %s",
                                      jerr.line, jerr.column, jerr.text);
 
-        r = header_parse(j, &h, err);
+        r = header_parse(j, &h, &book, err);
         if (r < 0)
                 goto finish;
 
@@ -995,6 +1291,7 @@ int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *e
 
         *ret = (WireBatch) {
                 .header = h,
+                .book = TAKE_PTR(book),
                 .n_msgs = n,
                 .msgs = TAKE_PTR(m),
         };
@@ -1002,6 +1299,7 @@ int wire_batch_decode(const void *data, size_t size, WireBatch *ret, NetError *e
 
 finish:
         free(m);
+        free(book);
         json_decref(j);
         return r;
 }

@@ -14,8 +14,15 @@
  *
  *   {"version":1,"cluster":"00c0ffee00c0ffee","voters":"1f2e3d4c5b6a7988",
  *    "from":2,"incarnation":7,"epoch":{"n":1,"hash":"0123456789abcdef"},"seq":42,
- *    "init":true,"msgs":[{"type":"prepare","round":5,"name":"report.service",
+ *    "init":true,"ready":true,"node":{"name":"h2","address":"10.0.0.2","port":7480},
+ *    "msgs":[{"type":"prepare","round":5,"name":"report.service",
  *             "ballot":{"counter":3,"host":2}}, ...]}
+ *
+ * "node" (the sender's name and advertised address), "book" (an address book:
+ * [{"id":4,"name":"h4","address":"10.0.0.4","port":7480}, ...], sorted by id) and
+ * "cluster_name" are optional; every other header field is required. The
+ * voter-configuration register's messages (cfg-prepare … cfg-committed) carry no name
+ * and decode with name "".
  *
  * The sender's host id, incarnation and epoch travel once, in the header; each message
  * carries only the fields msg.h gives a meaning for its type (see wire.c's field table),
@@ -39,6 +46,18 @@
 
 #define WIRE_PROTOCOL_VERSION 1u
 #define WIRE_BATCH_MAX 4096u
+/* A host name as NodeName= allows it, and an address (host name or IP literal). */
+#define WIRE_NODE_NAME_MAX 64u
+#define WIRE_ADDRESS_MAX 253u
+#define WIRE_CLUSTER_NAME_MAX 64u
+
+/* A host as the address book knows it: id, NodeName=, advertised address and port. */
+typedef struct WireNode {
+        uint16_t id; /* book entries; the "node" entry's id is the header's from */
+        char name[WIRE_NODE_NAME_MAX + 1];
+        char address[WIRE_ADDRESS_MAX + 1];
+        uint16_t port;
+} WireNode;
 
 /* The fields a batch carries once, for all its messages. */
 typedef struct WireHeader {
@@ -55,12 +74,21 @@ typedef struct WireHeader {
         bool ready;            /* the sender serves and has checked the units it supervises:
                                 * at a cold start hosts wait for each other before they
                                 * campaign, so the rank, not start-up order, places names */
+        bool has_node;         /* .node is set: the sender's advertised name and address */
+        WireNode node;
+        /* An address book (sorted by id, at most PES_MEMBERS_MAX entries): on encoding
+         * the caller's array, on decoding owned by the WireBatch. */
+        const WireNode *book;
+        size_t n_book;
+        /* The cluster's Name= (answers to a join only; "" when absent). */
+        char cluster_name[WIRE_CLUSTER_NAME_MAX + 1];
 } WireHeader;
 
 /* A decoded batch. msgs is owned by the batch; from, incarnation and epoch of every
  * message are filled in from the header. */
 typedef struct WireBatch {
         WireHeader header;
+        WireNode *book; /* the storage header.book points to */
         size_t n_msgs;
         PeerMsg *msgs;
 } WireBatch;

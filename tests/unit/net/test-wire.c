@@ -38,14 +38,14 @@ static PeerMsg full_msg(const WireHeader *h, MsgType type, unsigned i) {
                 .round = INT64_MAX - i,
         };
 
-        if (type != MSG_SCAN && type != MSG_SCAN_DONE)
+        if (type != MSG_SCAN && type != MSG_SCAN_DONE && type < MSG_CFG_PREPARE)
                 (void) snprintf(m.name, sizeof(m.name), "unit-%u.service", i);
         switch (type) {
         case MSG_READ_REPLY:
         case MSG_PROMISE:
         case MSG_TAKE:
         case MSG_SCAN_REPLY:
-                if (type == MSG_READ_REPLY || type == MSG_PROMISE)
+                if (type != MSG_TAKE)
                         m.remaining_usec = 2999999;
                 m.value = (RegValue) {
                         .ba = { .counter = INT64_MAX, .host = 0xffff },
@@ -59,6 +59,7 @@ static PeerMsg full_msg(const WireHeader *h, MsgType type, unsigned i) {
                 break;
         case MSG_ACCEPT:
         case MSG_ACCEPTED:
+                m.identity = type == MSG_ACCEPT;
                 m.value = (RegValue) {
                         .ba = { .counter = 7, .host = 2 },
                         .seq = INT64_MAX,
@@ -82,16 +83,34 @@ static PeerMsg full_msg(const WireHeader *h, MsgType type, unsigned i) {
                 m.scan_count = INT64_MAX;
                 break;
         case MSG_NACK_CONFIG:
+        case MSG_CFG_PREPARE:
+        case MSG_CFG_PROMISE:
+        case MSG_CFG_ACCEPT:
+        case MSG_CFG_ACCEPTED:
+        case MSG_CFG_COMMIT:
+        case MSG_CFG_COMMITTED:
+                if (type != MSG_NACK_CONFIG)
+                        m.ballot = (Ballot) { .counter = 11 + i, .host = 3 };
+                if (type == MSG_CFG_PROMISE)
+                        m.value.ba = (Ballot) { .counter = 10, .host = 2 };
+                if (type == MSG_CFG_PREPARE)
+                        break;
                 m.config = (VoterConfig) {
                         .epoch = { .n = 4, .hash = 0xabcdef },
-                        .phase = CONFIG_PREPARE_WIDENED,
+                        .phase = CONFIG_ACCEPT_WIDENED,
                         .changing = 4,
+                        .adding = true,
+                        .rescanned = i % 2,
                         .n_voters = PES_VOTERS_MAX,
                         .voters = { 1, 2, 3, 4, 5, 6, 7, 0xffff },
+                        .n_members = PES_MEMBERS_MAX,
+                        .next_id = 0xffff,
                         .rho_ppm = UINT32_MAX,
                         .delta_usec = 200000,
                         .lease_max_usec = 60000000,
                 };
+                for (unsigned k = 0; k < PES_MEMBERS_MAX; k++)
+                        m.config.members[k] = (uint16_t) (k == PES_MEMBERS_MAX - 1 ? 0xffff : k + 1);
                 break;
         default:
                 break;
@@ -121,8 +140,14 @@ static void assert_msg_equal(const PeerMsg *a, const PeerMsg *b) {
         assert_true(a->config.epoch.hash == b->config.epoch.hash);
         assert_int_equal(a->config.phase, b->config.phase);
         assert_int_equal(a->config.changing, b->config.changing);
+        assert_int_equal(a->config.adding, b->config.adding);
+        assert_int_equal(a->config.rescanned, b->config.rescanned);
         assert_int_equal(a->config.n_voters, b->config.n_voters);
         assert_memory_equal(a->config.voters, b->config.voters, sizeof(a->config.voters));
+        assert_int_equal(a->config.n_members, b->config.n_members);
+        assert_memory_equal(a->config.members, b->config.members, sizeof(a->config.members));
+        assert_int_equal(a->config.next_id, b->config.next_id);
+        assert_int_equal(a->identity, b->identity);
         assert_int_equal(a->config.rho_ppm, b->config.rho_ppm);
         assert_true(a->config.delta_usec == b->config.delta_usec);
         assert_true(a->config.lease_max_usec == b->config.lease_max_usec);
@@ -291,7 +316,7 @@ static void test_encode_refuses_what_cannot_travel(void **state) {
         expect_encode_error(&h, &m, -EINVAL, "msgs[0].config.voters[2]: host id 0");
 
         m = full_msg(&h, MSG_NACK_CONFIG, 0);
-        m.config.phase = 3;
+        m.config.phase = _CONFIG_PHASE_MAX;
         expect_encode_error(&h, &m, -EINVAL, "msgs[0].config.phase");
 
         m = full_msg(&h, MSG_READ, 0);
@@ -322,9 +347,13 @@ static void test_encode_refuses_what_cannot_travel(void **state) {
 #define GOOD PREP("{\"counter\":3,\"host\":2}")
 #define ONE(m) "{" HDR ",\"msgs\":[" m "]}"
 #define VAL(kind) "{\"ba\":{\"counter\":1,\"host\":1},\"seq\":1,\"kind\":" kind ",\"holder\":1,\"token\":65537,\"lease_usec\":3000000}"
-#define ACC(value) "{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" value "}"
-#define CFG(voters) "{\"type\":\"nack-config\",\"round\":1,\"name\":\"a\",\"config\":{\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"}," \
-            "\"phase\":\"stable\",\"changing\":0,\"voters\":" voters ",\"rho_ppm\":1000,\"delta_usec\":1,\"lease_max_usec\":1}}"
+#define ACC(value) "{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" value ",\"identity\":false}"
+#define CFGM(voters, members) "{\"type\":\"nack-config\",\"round\":1,\"name\":\"a\",\"config\":{\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"}," \
+            "\"phase\":\"stable\",\"changing\":0,\"adding\":false,\"rescanned\":true,\"voters\":" voters ",\"members\":" members \
+            ",\"next_id\":4,\"rho_ppm\":1000,\"delta_usec\":1,\"lease_max_usec\":1}}"
+#define CFG(voters) CFGM(voters, "[1,2,3]")
+#define NODE(name, address, port) "{\"name\":\"" name "\",\"address\":\"" address "\",\"port\":" port "}"
+#define WITH(extra) "{" HDR "," extra ",\"msgs\":[]}"
 
 static const struct {
         const char *json;
@@ -368,6 +397,28 @@ static const struct {
         { ONE(CFG("[1,0]")), -EBADMSG, "msgs[0].config.voters[1]: 0 is out of range [1, 65535]" },
         { ONE(CFG("[1,\"2\"]")), -EBADMSG, "msgs[0].config.voters[1]: expected integer" },
         { ONE(CFG("{}")), -EBADMSG, "msgs[0].config.voters: expected array" },
+        { ONE(CFGM("[1]", "[1,3,2]")), -EBADMSG, "msgs[0].config.members[2]: not above the member before it" },
+        { ONE(CFGM("[1]", "[1,1]")), -EBADMSG, "msgs[0].config.members[1]: not above" },
+        { ONE(CFGM("[1]", "[0]")), -EBADMSG, "msgs[0].config.members[0]: 0 is out of range" },
+        { ONE(CFGM("[1]", "3")), -EBADMSG, "msgs[0].config.members: expected array" },
+        { ONE("{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" VAL("\"lease\"") "}"),
+          -EBADMSG, "msgs[0].identity: missing field" },
+        { ONE("{\"type\":\"cfg-prepare\",\"round\":1,\"name\":\"\",\"ballot\":{\"counter\":1,\"host\":1}}"), -EBADMSG,
+          "msgs[0].name: unknown field" },
+        { ONE("{\"type\":\"cfg-accept\",\"round\":1,\"ballot\":{\"counter\":1,\"host\":1}}"), -EBADMSG,
+          "msgs[0].config: missing field" },
+        { WITH("\"node\":" NODE("h4", "127.0.0.1", "0")), -EBADMSG, "node.port: port 0" },
+        { WITH("\"node\":" NODE("h4", "127.0.0.1", "65536")), -EBADMSG, "node.port: 65536 is out of range" },
+        { WITH("\"node\":" NODE("", "127.0.0.1", "1")), -EBADMSG, "node.name: empty string" },
+        { WITH("\"node\":" NODE("h 4", "127.0.0.1", "1")), -EBADMSG, "node.name: byte 1" },
+        { WITH("\"node\":{\"name\":\"h4\",\"port\":1}"), -EBADMSG, "node.address: missing field" },
+        { WITH("\"node\":{\"id\":4,\"name\":\"h4\",\"address\":\"a\",\"port\":1}"), -EBADMSG, "node.id: unknown field" },
+        { WITH("\"book\":[]"), -EBADMSG, "book: empty" },
+        { WITH("\"book\":[{\"name\":\"h4\",\"address\":\"a\",\"port\":1}]"), -EBADMSG, "book[0].id: missing field" },
+        { WITH("\"book\":[{\"id\":4,\"name\":\"h4\",\"address\":\"a\",\"port\":1},"
+               "{\"id\":4,\"name\":\"h5\",\"address\":\"b\",\"port\":1}]"), -EBADMSG, "book[1].id: not sorted by id" },
+        { WITH("\"book\":[{\"id\":0,\"name\":\"h4\",\"address\":\"a\",\"port\":1}]"), -EBADMSG, "book[0].id: host id 0" },
+        { WITH("\"cluster_name\":\"\""), -EBADMSG, "cluster_name: empty string" },
         { "{\"version\":2,\"msgs\":[]}", -EPROTONOSUPPORT, "version: protocol 2 is not supported" },
         { "{\"version\":\"1\"}", -EBADMSG, "version: expected integer" },
         { "{\"msgs\":[]}", -EBADMSG, "version: missing field" },
@@ -462,6 +513,116 @@ static void test_decode_accepts_the_literal_form(void **state) {
         wire_batch_done(&b);
 }
 
+/* The voter-configuration register's messages carry no name; a NACK may answer one. */
+static void test_register_messages_and_nacks_without_a_name(void **state) {
+        static const char *good = ONE("{\"type\":\"cfg-prepare\",\"round\":2,\"ballot\":{\"counter\":4,\"host\":3}},"
+                                      "{\"type\":\"nack\",\"round\":2,\"name\":\"\",\"ballot\":{\"counter\":5,\"host\":1},"
+                                      "\"value\":" VAL("\"free\"") ",\"reason\":\"promised\",\"remaining_usec\":0}");
+        WireBatch b = WIRE_BATCH_NULL;
+        NetError err = {};
+
+        assert_int_equal(wire_batch_decode(good, strlen(good), &b, &err), 0);
+        assert_int_equal(b.n_msgs, 2);
+        assert_int_equal(b.msgs[0].type, MSG_CFG_PREPARE);
+        assert_string_equal(b.msgs[0].name, "");
+        assert_true(b.msgs[0].ballot.counter == 4);
+        assert_int_equal(b.msgs[1].type, MSG_NACK);
+        assert_string_equal(b.msgs[1].name, "");
+        wire_batch_done(&b);
+}
+
+/* The sender's advertised address, an address book and a cluster name round-trip;
+ * without them the header is as before. */
+static void test_header_node_book_and_cluster_name_round_trip(void **state) {
+        WireNode book[3] = {
+                { .id = 1, .name = "h1", .address = "127.0.0.1", .port = 7481 },
+                { .id = 4, .name = "we\"ird", .address = "::1", .port = 65535 },
+                { .id = 0xffff, .name = "h65535", .address = "host.example", .port = 1 },
+        };
+        WireHeader h = test_header();
+        WireBatch b = WIRE_BATCH_NULL;
+        NetError err = {};
+        char *buf;
+        size_t size;
+
+        h.has_node = true;
+        h.node = (WireNode) { .name = "h4", .address = "10.0.0.4", .port = 7484 };
+        h.book = book;
+        h.n_book = 3;
+        strcpy(h.cluster_name, "prod");
+        if (wire_batch_encode(&h, NULL, 0, &buf, &size, &err) != 0)
+                fail_msg("%s", err.text);
+        assert_int_equal(wire_batch_decode(buf, size, &b, &err), 0);
+        free(buf);
+        assert_true(b.header.has_node);
+        assert_string_equal(b.header.node.name, "h4");
+        assert_string_equal(b.header.node.address, "10.0.0.4");
+        assert_int_equal(b.header.node.port, 7484);
+        assert_int_equal(b.header.n_book, 3);
+        assert_ptr_equal(b.header.book, b.book);
+        for (unsigned i = 0; i < 3; i++) {
+                assert_int_equal(b.book[i].id, book[i].id);
+                assert_string_equal(b.book[i].name, book[i].name);
+                assert_string_equal(b.book[i].address, book[i].address);
+                assert_int_equal(b.book[i].port, book[i].port);
+        }
+        assert_string_equal(b.header.cluster_name, "prod");
+        wire_batch_done(&b);
+        assert_null(b.book);
+
+        h = test_header();
+        assert_int_equal(wire_batch_encode(&h, NULL, 0, &buf, &size, &err), 0);
+        assert_null(memmem(buf, size, "\"node\"", 6));
+        assert_null(memmem(buf, size, "\"book\"", 6));
+        assert_int_equal(wire_batch_decode(buf, size, &b, &err), 0);
+        assert_false(b.header.has_node);
+        assert_int_equal(b.header.n_book, 0);
+        assert_string_equal(b.header.cluster_name, "");
+        wire_batch_done(&b);
+        free(buf);
+}
+
+static void test_encode_refuses_a_bad_node_or_book(void **state) {
+        WireNode book[2] = {
+                { .id = 5, .name = "h5", .address = "a", .port = 1 },
+                { .id = 4, .name = "h4", .address = "b", .port = 1 },
+        };
+        WireHeader h = test_header();
+        NetError err = {};
+        char *buf = NULL;
+        size_t size;
+
+        h.has_node = true;
+        h.node = (WireNode) { .name = "h 4", .address = "a", .port = 1 };
+        assert_int_equal(wire_batch_encode(&h, NULL, 0, &buf, &size, &err), -EINVAL);
+        assert_non_null(strstr(err.text, "node.name: byte 1"));
+        h.node = (WireNode) { .name = "h4", .address = "a", .port = 0 };
+        assert_int_equal(wire_batch_encode(&h, NULL, 0, &buf, &size, &err), -EINVAL);
+        assert_non_null(strstr(err.text, "node.port: port 0"));
+
+        h = test_header();
+        h.book = book;
+        h.n_book = 2;
+        assert_int_equal(wire_batch_encode(&h, NULL, 0, &buf, &size, &err), -EINVAL);
+        assert_non_null(strstr(err.text, "book[1].id: not sorted by id"));
+        book[1].id = 6;
+        book[1].address[0] = 0;
+        assert_int_equal(wire_batch_encode(&h, NULL, 0, &buf, &size, &err), -EINVAL);
+        assert_non_null(strstr(err.text, "book[1].address: empty address"));
+        assert_null(buf);
+}
+
+static void test_encode_refuses_unsorted_members(void **state) {
+        WireHeader h = test_header();
+        PeerMsg m = full_msg(&h, MSG_CFG_ACCEPT, 0);
+
+        m.config.members[5] = m.config.members[4];
+        expect_encode_error(&h, &m, -EINVAL, "msgs[0].config.members[5]");
+        m = full_msg(&h, MSG_CFG_COMMIT, 0);
+        m.config.n_members = PES_MEMBERS_MAX + 1;
+        expect_encode_error(&h, &m, -EINVAL, "msgs[0].config.members: 65 members");
+}
+
 static void test_too_large_batch_is_refused(void **state) {
         size_t n = WIRE_BATCH_MAX + 1, len = strlen(GOOD) + 1;
         char *s = malloc(strlen(HDR) + 16 + n * len), *p = s;
@@ -498,6 +659,10 @@ static void test_names_of_enumerations(void **state) {
         assert_string_equal(wire_value_kind_to_string(VALUE_RESERVED), "reserved");
         assert_string_equal(wire_nack_reason_to_string(NACK_STALE_SEQ), "stale-seq");
         assert_string_equal(wire_config_phase_to_string(CONFIG_ACCEPT_WIDENED), "accept-widened");
+        assert_string_equal(wire_config_phase_to_string(CONFIG_STABLE), "stable");
+        assert_null(wire_config_phase_to_string(_CONFIG_PHASE_MAX));
+        assert_string_equal(wire_msg_type_to_string(MSG_CFG_PREPARE), "cfg-prepare");
+        assert_string_equal(wire_msg_type_to_string(MSG_CFG_COMMITTED), "cfg-committed");
 }
 
 int main(void) {
@@ -510,6 +675,10 @@ int main(void) {
                 cmocka_unit_test(test_decode_rejects_and_names_the_field),
                 cmocka_unit_test(test_decode_accepts_the_literal_form),
                 cmocka_unit_test(test_scan_messages_and_empty_names),
+                cmocka_unit_test(test_register_messages_and_nacks_without_a_name),
+                cmocka_unit_test(test_header_node_book_and_cluster_name_round_trip),
+                cmocka_unit_test(test_encode_refuses_a_bad_node_or_book),
+                cmocka_unit_test(test_encode_refuses_unsorted_members),
                 cmocka_unit_test(test_too_large_batch_is_refused),
                 cmocka_unit_test(test_every_enumerator_has_a_wire_name),
                 cmocka_unit_test(test_names_of_enumerations),
