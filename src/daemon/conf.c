@@ -28,6 +28,8 @@ typedef struct ParseContext {
         /* Keys seen once already, to refuse a repeated key rather than let the last win. */
         char seen[32][64];
         size_t n_seen;
+        /* Where HeartbeatSec= and MaxLeaseSec= were given, for the check that binds them. */
+        unsigned heartbeat_line, max_lease_line;
 } ParseContext;
 
 static int fail(ParseContext *ctx, const char *format, ...) _printf_(2, 3);
@@ -325,6 +327,18 @@ static int handle_cluster(ParseContext *ctx, const char *key, const char *value)
                 if (u < 50 * USEC_PER_MSEC || u > 60 * USEC_PER_SEC)
                         return fail(ctx, "HeartbeatSec=: '%s' is outside 50ms…60s", value);
                 c->heartbeat = u;
+                ctx->heartbeat_line = ctx->line;
+                return 1;
+        }
+        if (strcmp(key, "MaxLeaseSec") == 0) {
+                usec_t u;
+
+                if (parse_timespan(value, &u) < 0)
+                        return fail(ctx, "MaxLeaseSec=: '%s' is not a duration (e.g. 60s)", value);
+                if (u < 150 * USEC_PER_MSEC || u > 3600 * USEC_PER_SEC)
+                        return fail(ctx, "MaxLeaseSec=: '%s' is outside 150ms…1h", value);
+                c->max_lease = u;
+                ctx->max_lease_line = ctx->line;
                 return 1;
         }
         if (strcmp(key, "MaxPauseSec") == 0) {
@@ -406,6 +420,7 @@ int config_init_defaults(PesConfig *c) {
                 .listen_port = PES_DEFAULT_PORT,
                 .heartbeat = USEC_PER_SEC,
                 .max_pause = 200 * USEC_PER_MSEC,
+                .max_lease = 60 * USEC_PER_SEC,
         };
         if (gethostname(host, sizeof host) < 0 || !node_name_valid(host, strnlen(host, sizeof host)))
                 snprintf(host, sizeof host, "localhost");
@@ -455,6 +470,15 @@ int config_parse_file(PesConfig *c, const char *path, char **error) {
                 free(ctx.error);
                 ctx.error = strdup("syntax error (expected [Section], KEY=VALUE, or a # comment)");
                 ctx.error_line = (unsigned) r;
+        }
+        /* DESIGN.md "Timing is agreed": T = 3H is at most T_max. Reported on the later
+         * of the two lines, the one that made the pair inconsistent. */
+        if (ctx.error_line == 0 && 3 * c->heartbeat > c->max_lease) {
+                char h[32], t[32];
+
+                ctx.line = MAX(ctx.heartbeat_line, ctx.max_lease_line);
+                (void) fail(&ctx, "HeartbeatSec=%s gives a lease of 3·H, longer than MaxLeaseSec=%s",
+                            format_timespan(h, sizeof h, c->heartbeat), format_timespan(t, sizeof t, c->max_lease));
         }
         if (ctx.error_line > 0) {
                 if (asprintf(error, "%s:%u: %s", path, ctx.error_line, ctx.error ?: "invalid line") < 0)

@@ -37,6 +37,8 @@ typedef struct PesConfig {
         char *key_file;     /* KeyFile=: the cluster key; needed when there are peers */
         usec_t heartbeat;   /* HeartbeatSec=: H, default 1 s */
         usec_t max_pause;   /* MaxPauseSec=: δ, the longest host pause the margins absorb (200 ms) */
+        usec_t max_lease;   /* MaxLeaseSec=: T_max, the longest lease any name may have (60 s);
+                             * every voter step waits T_max·(1+ρ), and 3·HeartbeatSec= ≤ T_max */
 
         /* [TLS] (optional) */
         char *tls_certificate;

@@ -20,10 +20,21 @@
 #define STORE_MAP_SIZE ((size_t) 1 << 30)
 #define STORE_META_KEY_MAX 32
 
+#define STORE_CONFIG_VERSION 1
+#define STORE_BOOK_VERSION 1
+
+/* Which database a write goes to. */
+typedef enum StoreDb {
+        DB_NAMES,
+        DB_META,
+        DB_CLUSTER, /* the register state, the address book, the cluster's name */
+} StoreDb;
+
 typedef struct StagedWrite {
-        bool meta;
+        StoreDb db;
         char key[PES_NAME_MAX + 1];
         uint8_t record[STORE_RECORD_SIZE];
+        uint8_t *blob; /* a larger value (owned), written instead of record */
         size_t size;
 } StagedWrite;
 
@@ -41,6 +52,7 @@ struct Store {
         MDB_env *env;
         MDB_dbi names;
         MDB_dbi meta;
+        MDB_dbi cluster;
 
         /* What this loop turn staged, not yet handed over. */
         StagedWrite *staged;
@@ -163,9 +175,10 @@ static int write_commits(Store *s, Commit *first) {
         for (Commit *c = first; c; c = c->next)
                 for (size_t i = 0; i < c->n_writes; i++) {
                         StagedWrite *w = &c->writes[i];
-                        MDB_val key = { strlen(w->key), w->key }, val = { w->size, w->record };
+                        MDB_val key = { strlen(w->key), w->key }, val = { w->size, w->blob ?: w->record };
+                        MDB_dbi dbi = w->db == DB_META ? s->meta : w->db == DB_CLUSTER ? s->cluster : s->names;
 
-                        r = mdb_put(txn, w->meta ? s->meta : s->names, &key, &val, 0);
+                        r = mdb_put(txn, dbi, &key, &val, 0);
                         if (r != 0) {
                                 mdb_txn_abort(txn);
                                 return mdb_to_errno(r);
@@ -234,10 +247,16 @@ static void *writer_thread(void *userdata) {
         return NULL;
 }
 
+static void writes_free(StagedWrite *w, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                free(w[i].blob);
+        free(w);
+}
+
 static void commit_free(Commit *c) {
         if (!c)
                 return;
-        free(c->writes);
+        writes_free(c->writes, c->n_writes);
         free(c);
 }
 
@@ -296,7 +315,7 @@ int store_open(const char *dir, sd_event *event, Store **ret, bool *ret_existed)
         r = mdb_to_errno(mdb_env_create(&s->env));
         if (r < 0)
                 goto fail;
-        (void) mdb_env_set_maxdbs(s->env, 2);
+        (void) mdb_env_set_maxdbs(s->env, 3);
         (void) mdb_env_set_mapsize(s->env, STORE_MAP_SIZE);
         /* MDB_NOTLS: read transactions are not tied to the thread that opened them. */
         r = mdb_to_errno(mdb_env_open(s->env, path, MDB_NOSUBDIR | MDB_NOTLS, 0600));
@@ -309,6 +328,8 @@ int store_open(const char *dir, sd_event *event, Store **ret, bool *ret_existed)
         r = mdb_to_errno(mdb_dbi_open(txn, "names", MDB_CREATE, &s->names));
         if (r >= 0)
                 r = mdb_to_errno(mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta));
+        if (r >= 0)
+                r = mdb_to_errno(mdb_dbi_open(txn, "cluster", MDB_CREATE, &s->cluster));
         if (r < 0) {
                 mdb_txn_abort(txn);
                 goto fail;
@@ -360,7 +381,7 @@ Store *store_free(Store *s) {
                 close(s->efd);
         if (s->env)
                 mdb_env_close(s->env);
-        free(s->staged);
+        writes_free(s->staged, s->n_staged);
         pthread_cond_destroy(&s->wake);
         pthread_mutex_destroy(&s->lock);
         free(s);
@@ -441,7 +462,7 @@ int store_get_meta(Store *s, const char *key, uint64_t *ret) {
 
 int store_put_meta_sync(Store *s, const char *key, uint64_t value) {
         Commit c = {};
-        StagedWrite w = { .meta = true, .size = 8 };
+        StagedWrite w = { .db = DB_META, .size = 8 };
         uint8_t *p = w.record;
 
         if (!s || meta_key_check(key) < 0)
@@ -453,11 +474,14 @@ int store_put_meta_sync(Store *s, const char *key, uint64_t value) {
         return write_commit(s, &c);
 }
 
-static StagedWrite *stage_slot(Store *s, bool meta, const char *key) {
+static StagedWrite *stage_slot(Store *s, StoreDb db, const char *key) {
         /* A name staged twice in one turn is written once, with its last state. */
         for (size_t i = 0; i < s->n_staged; i++)
-                if (s->staged[i].meta == meta && strcmp(s->staged[i].key, key) == 0)
+                if (s->staged[i].db == db && strcmp(s->staged[i].key, key) == 0) {
+                        free(s->staged[i].blob);
+                        s->staged[i].blob = NULL;
                         return &s->staged[i];
+                }
 
         if (s->n_staged == s->allocated) {
                 size_t n = s->allocated ? s->allocated * 2 : 16;
@@ -468,7 +492,7 @@ static StagedWrite *stage_slot(Store *s, bool meta, const char *key) {
                 s->staged = grown;
                 s->allocated = n;
         }
-        s->staged[s->n_staged] = (StagedWrite){ .meta = meta };
+        s->staged[s->n_staged] = (StagedWrite){ .db = db };
         snprintf(s->staged[s->n_staged].key, sizeof s->staged[0].key, "%s", key);
         return &s->staged[s->n_staged++];
 }
@@ -480,7 +504,7 @@ int store_stage(Store *s, const char *name, const Ballot *bp, const RegValue *v)
                 return -EINVAL;
         if (strlen(name) > PES_NAME_MAX)
                 return -ENAMETOOLONG;
-        w = stage_slot(s, false, name);
+        w = stage_slot(s, DB_NAMES, name);
         if (!w)
                 return -ENOMEM;
         w->size = store_record_encode(w->record, bp, v);
@@ -493,7 +517,7 @@ int store_stage_meta(Store *s, const char *key, uint64_t value) {
 
         if (!s || meta_key_check(key) < 0)
                 return -EINVAL;
-        w = stage_slot(s, true, key);
+        w = stage_slot(s, DB_META, key);
         if (!w)
                 return -ENOMEM;
         p = w->record;
@@ -544,5 +568,307 @@ int store_commit(Store *s, StoreDoneFunc done, void *userdata) {
         pthread_cond_signal(&s->wake);
         pthread_mutex_unlock(&s->lock);
         s->pending++;
+        return 0;
+}
+
+/* ---- the register state, the address book and texts (database "cluster") ---- */
+
+static void put_config(uint8_t **p, const VoterConfig *c) {
+        put_u64(p, c->epoch.n);
+        put_u64(p, c->epoch.hash);
+        *(*p)++ = (uint8_t) c->phase;
+        put_u16(p, c->changing);
+        *(*p)++ = c->adding;
+        *(*p)++ = c->rescanned;
+        *(*p)++ = (uint8_t) c->n_voters;
+        for (unsigned i = 0; i < PES_VOTERS_MAX; i++)
+                put_u16(p, c->voters[i]);
+        *(*p)++ = (uint8_t) c->n_members;
+        for (unsigned i = 0; i < PES_MEMBERS_MAX; i++)
+                put_u16(p, c->members[i]);
+        put_u16(p, c->next_id);
+        put_u64(p, c->rho_ppm);
+        put_u64(p, c->delta_usec);
+        put_u64(p, c->lease_max_usec);
+}
+
+static int get_config(const uint8_t **p, VoterConfig *c) {
+        uint8_t phase, adding, rescanned, n_voters, n_members;
+
+        *c = (VoterConfig) {};
+        c->epoch.n = get_u64(p);
+        c->epoch.hash = get_u64(p);
+        phase = *(*p)++;
+        c->changing = get_u16(p);
+        adding = *(*p)++;
+        rescanned = *(*p)++;
+        n_voters = *(*p)++;
+        for (unsigned i = 0; i < PES_VOTERS_MAX; i++)
+                c->voters[i] = get_u16(p);
+        n_members = *(*p)++;
+        for (unsigned i = 0; i < PES_MEMBERS_MAX; i++)
+                c->members[i] = get_u16(p);
+        c->next_id = get_u16(p);
+        c->rho_ppm = (uint32_t) get_u64(p);
+        c->delta_usec = get_u64(p);
+        c->lease_max_usec = get_u64(p);
+        if (phase >= _CONFIG_PHASE_MAX || adding > 1 || rescanned > 1 || n_voters > PES_VOTERS_MAX ||
+            n_members > PES_MEMBERS_MAX)
+                return -EBADMSG;
+        c->phase = (ConfigPhase) phase;
+        c->adding = adding;
+        c->rescanned = rescanned;
+        c->n_voters = n_voters;
+        c->n_members = n_members;
+        return 0;
+}
+
+#define CONFIG_SIZE (8 + 8 + 1 + 2 + 1 + 1 + 1 + 2 * PES_VOTERS_MAX + 1 + 2 * PES_MEMBERS_MAX + 2 + 8 + 8 + 8)
+#define STORE_CONFIG_SIZE (1 + 2 * CONFIG_SIZE + 2 * 10)
+
+int store_config_encode(const StoreConfig *c, uint8_t **ret, size_t *ret_size) {
+        uint8_t *buf, *p;
+
+        if (!c || !ret || !ret_size)
+                return -EINVAL;
+        buf = p = malloc(STORE_CONFIG_SIZE);
+        if (!buf)
+                return -ENOMEM;
+        *p++ = STORE_CONFIG_VERSION;
+        put_config(&p, &c->installed);
+        put_u64(&p, c->bp.counter);
+        put_u16(&p, c->bp.host);
+        put_u64(&p, c->ba.counter);
+        put_u16(&p, c->ba.host);
+        put_config(&p, &c->accepted);
+        assert((size_t) (p - buf) == STORE_CONFIG_SIZE);
+        *ret = buf;
+        *ret_size = STORE_CONFIG_SIZE;
+        return 0;
+}
+
+int store_config_decode(const void *buf, size_t size, StoreConfig *ret) {
+        const uint8_t *p = buf;
+        StoreConfig c = {};
+
+        if (!buf || !ret || size != STORE_CONFIG_SIZE || p[0] != STORE_CONFIG_VERSION)
+                return -EBADMSG;
+        p++;
+        if (get_config(&p, &c.installed) < 0)
+                return -EBADMSG;
+        c.bp.counter = get_u64(&p);
+        c.bp.host = get_u16(&p);
+        c.ba.counter = get_u64(&p);
+        c.ba.host = get_u16(&p);
+        if (get_config(&p, &c.accepted) < 0)
+                return -EBADMSG;
+        *ret = c;
+        return 0;
+}
+
+static size_t put_text(uint8_t **p, const char *s) {
+        size_t n = strlen(s);
+
+        assert(n <= UINT8_MAX);
+        *(*p)++ = (uint8_t) n;
+        memcpy(*p, s, n);
+        *p += n;
+        return n + 1;
+}
+
+static int get_text(const uint8_t **p, const uint8_t *end, char *ret, size_t max) {
+        size_t n;
+
+        if (*p >= end)
+                return -EBADMSG;
+        n = *(*p)++;
+        if (n == 0 || n > max || n > (size_t) (end - *p))
+                return -EBADMSG;
+        memcpy(ret, *p, n);
+        ret[n] = 0;
+        *p += n;
+        return 0;
+}
+
+int store_book_encode(const WireNode *book, size_t n, uint8_t **ret, size_t *ret_size) {
+        uint8_t *buf, *p;
+
+        if ((!book && n > 0) || n > PES_MEMBERS_MAX || !ret || !ret_size)
+                return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                if (book[i].id == PES_HOST_NONE || !book[i].name[0] || !book[i].address[0] ||
+                    strlen(book[i].name) > WIRE_NODE_NAME_MAX || strlen(book[i].address) > WIRE_ADDRESS_MAX)
+                        return -EINVAL;
+        buf = p = malloc(3 + n * (4 + 2 + WIRE_NODE_NAME_MAX + WIRE_ADDRESS_MAX));
+        if (!buf)
+                return -ENOMEM;
+        *p++ = STORE_BOOK_VERSION;
+        put_u16(&p, (uint16_t) n);
+        for (size_t i = 0; i < n; i++) {
+                put_u16(&p, book[i].id);
+                put_u16(&p, book[i].port);
+                put_text(&p, book[i].name);
+                put_text(&p, book[i].address);
+        }
+        *ret = buf;
+        *ret_size = (size_t) (p - buf);
+        return 0;
+}
+
+int store_book_decode(const void *buf, size_t size, WireNode **ret, size_t *ret_n) {
+        const uint8_t *p = buf, *end = p + size;
+        _cleanup_free_ WireNode *book = NULL;
+        size_t n;
+
+        if (!buf || !ret || !ret_n || size < 3 || p[0] != STORE_BOOK_VERSION)
+                return -EBADMSG;
+        p++;
+        n = get_u16(&p);
+        if (n > PES_MEMBERS_MAX)
+                return -EBADMSG;
+        book = calloc(n ? n : 1, sizeof *book);
+        if (!book)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++) {
+                if (end - p < 4)
+                        return -EBADMSG;
+                book[i].id = get_u16(&p);
+                book[i].port = get_u16(&p);
+                if (book[i].id == PES_HOST_NONE ||
+                    get_text(&p, end, book[i].name, WIRE_NODE_NAME_MAX) < 0 ||
+                    get_text(&p, end, book[i].address, WIRE_ADDRESS_MAX) < 0)
+                        return -EBADMSG;
+        }
+        if (p != end)
+                return -EBADMSG;
+        *ret = n ? TAKE_PTR(book) : NULL;
+        *ret_n = n;
+        return 0;
+}
+
+static int stage_blob(Store *s, const char *key, uint8_t *blob, size_t size) {
+        StagedWrite *w = stage_slot(s, DB_CLUSTER, key);
+
+        if (!w) {
+                free(blob);
+                return -ENOMEM;
+        }
+        w->blob = blob;
+        w->size = size;
+        return 0;
+}
+
+static int get_blob(Store *s, const char *key, void **ret, size_t *ret_size) {
+        MDB_txn *txn;
+        MDB_val k, v;
+        int r;
+
+        r = mdb_to_errno(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn));
+        if (r < 0)
+                return r;
+        k = (MDB_val){ strlen(key), (void *) key };
+        r = mdb_to_errno(mdb_get(txn, s->cluster, &k, &v));
+        if (r >= 0) {
+                *ret = malloc(v.mv_size ? v.mv_size : 1);
+                if (!*ret)
+                        r = -ENOMEM;
+                else {
+                        memcpy(*ret, v.mv_data, v.mv_size);
+                        *ret_size = v.mv_size;
+                }
+        }
+        mdb_txn_abort(txn);
+        return r;
+}
+
+int store_stage_config(Store *s, const StoreConfig *c) {
+        uint8_t *buf;
+        size_t size;
+        int r;
+
+        if (!s || !c)
+                return -EINVAL;
+        r = store_config_encode(c, &buf, &size);
+        if (r < 0)
+                return r;
+        return stage_blob(s, "config", buf, size);
+}
+
+int store_get_config(Store *s, StoreConfig *ret) {
+        _cleanup_free_ void *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!s || !ret)
+                return -EINVAL;
+        r = get_blob(s, "config", &buf, &size);
+        if (r < 0)
+                return r;
+        return store_config_decode(buf, size, ret);
+}
+
+int store_stage_book(Store *s, const WireNode *book, size_t n) {
+        uint8_t *buf;
+        size_t size;
+        int r;
+
+        if (!s)
+                return -EINVAL;
+        r = store_book_encode(book, n, &buf, &size);
+        if (r < 0)
+                return r;
+        return stage_blob(s, "book", buf, size);
+}
+
+int store_get_book(Store *s, WireNode **ret, size_t *ret_n) {
+        _cleanup_free_ void *buf = NULL;
+        size_t size = 0;
+        int r;
+
+        if (!s || !ret || !ret_n)
+                return -EINVAL;
+        r = get_blob(s, "book", &buf, &size);
+        if (r == -ENOENT) {
+                *ret = NULL;
+                *ret_n = 0;
+                return 0;
+        }
+        if (r < 0)
+                return r;
+        return store_book_decode(buf, size, ret, ret_n);
+}
+
+int store_stage_text(Store *s, const char *key, const char *value) {
+        _cleanup_free_ char *k = NULL;
+        char *copy;
+
+        if (!s || meta_key_check(key) < 0 || !value || strlen(value) > UINT8_MAX)
+                return -EINVAL;
+        if (asprintf(&k, "text:%s", key) < 0)
+                return -ENOMEM;
+        copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        return stage_blob(s, k, (uint8_t *) copy, strlen(copy));
+}
+
+int store_get_text(Store *s, const char *key, char **ret) {
+        _cleanup_free_ char *k = NULL;
+        _cleanup_free_ void *buf = NULL;
+        size_t size = 0;
+        char *t;
+        int r;
+
+        if (!s || meta_key_check(key) < 0 || !ret)
+                return -EINVAL;
+        if (asprintf(&k, "text:%s", key) < 0)
+                return -ENOMEM;
+        r = get_blob(s, k, &buf, &size);
+        if (r < 0)
+                return r;
+        t = strndup(buf, size);
+        if (!t)
+                return -ENOMEM;
+        *ret = t;
         return 0;
 }

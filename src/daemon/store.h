@@ -7,6 +7,7 @@
 #include <systemd/sd-event.h>
 
 #include "core/msg.h"
+#include "net/wire.h"
 
 /*
  * DESIGN.md "Acceptor state per name" and "Fencing is only as good as its
@@ -56,6 +57,41 @@ int store_put_meta_sync(Store *s, const char *key, uint64_t value);
 int store_stage(Store *s, const char *name, const Ballot *bp, const RegValue *v);
 /* Stages a node-wide value for the next commit. */
 int store_stage_meta(Store *s, const char *key, uint64_t value);
+
+/*
+ * The voter-configuration register's durable state (ACTION_PERSIST_CONFIG): the
+ * installed configuration, the promised ballot and the accepted proposal (ba zero:
+ * none). It is staged and committed like a name, so a reply that waits for the
+ * sync waits for it too.
+ */
+typedef struct StoreConfig {
+        VoterConfig installed;
+        Ballot bp;
+        Ballot ba;
+        VoterConfig accepted;
+} StoreConfig;
+
+int store_stage_config(Store *s, const StoreConfig *c);
+/* The last committed register state; -ENOENT when none was ever written. */
+int store_get_config(Store *s, StoreConfig *ret);
+
+/*
+ * The address book: every member's id, name and advertised address, as learned
+ * from joins and from peers. Staged whole; store_get_book() returns a malloc'd
+ * array (n 0 and NULL when none was written).
+ */
+int store_stage_book(Store *s, const WireNode *book, size_t n);
+int store_get_book(Store *s, WireNode **ret, size_t *ret_n);
+
+/* A short text value (the cluster's name), staged like the rest; -ENOENT when absent. */
+int store_stage_text(Store *s, const char *key, const char *value);
+int store_get_text(Store *s, const char *key, char **ret);
+
+/* The encodings, exposed for tests. */
+int store_config_encode(const StoreConfig *c, uint8_t **ret, size_t *ret_size);
+int store_config_decode(const void *buf, size_t size, StoreConfig *ret);
+int store_book_encode(const WireNode *book, size_t n, uint8_t **ret, size_t *ret_size);
+int store_book_decode(const void *buf, size_t size, WireNode **ret, size_t *ret_n);
 
 /* Whether anything is staged. */
 bool store_has_staged(const Store *s);

@@ -48,6 +48,7 @@ static void test_full_file_is_read(void **state) {
                             "KeyFile=/etc/pes/cluster.key\n"
                             "HeartbeatSec=500ms ; half a second\n"
                             "MaxPauseSec=50ms\n"
+                            "MaxLeaseSec=10s\n"
                             "\n"
                             "[Paths]\n"
                             "StateDir=/var/lib/pes-test\n",
@@ -69,6 +70,7 @@ static void test_full_file_is_read(void **state) {
         assert_string_equal(c.key_file, "/etc/pes/cluster.key");
         assert_int_equal(c.heartbeat, 500 * USEC_PER_MSEC);
         assert_int_equal(c.max_pause, 50 * USEC_PER_MSEC);
+        assert_int_equal(c.max_lease, 10 * USEC_PER_SEC);
         assert_string_equal(c.state_dir, "/var/lib/pes-test");
         assert_string_equal(c.runtime_dir, PES_RUNTIMEDIR);
         config_done(&c);
@@ -83,6 +85,7 @@ static void test_defaults_are_a_one_node_cluster_on_loopback(void **state) {
         assert_int_equal(c.n_peers, 0);
         assert_int_equal(c.heartbeat, USEC_PER_SEC);
         assert_int_equal(c.max_pause, 200 * USEC_PER_MSEC);
+        assert_int_equal(c.max_lease, 60 * USEC_PER_SEC);
         assert_null(c.cluster_name);
         assert_non_null(c.node_name);
         config_done(&c);
@@ -118,6 +121,12 @@ static void test_bad_lines_are_refused_with_file_and_line(void **state) {
         assert_refused("[Cluster]\n\nHeartbeatSec=fast\n", "3: HeartbeatSec=: 'fast' is not a duration");
         assert_refused("[Cluster]\nHeartbeatSec=1ms\n", "2: HeartbeatSec=: '1ms' is outside");
         assert_refused("[Cluster]\nMaxPauseSec=1h\n", "2: MaxPauseSec=: '1h' is outside");
+        assert_refused("[Cluster]\nMaxLeaseSec=soon\n", "2: MaxLeaseSec=: 'soon' is not a duration");
+        assert_refused("[Cluster]\nMaxLeaseSec=100ms\n", "2: MaxLeaseSec=: '100ms' is outside");
+        /* The lease 3·H must fit under T_max, whichever of the two lines comes last. */
+        assert_refused("[Cluster]\nHeartbeatSec=1s\nMaxLeaseSec=2s\n", "3: HeartbeatSec=1s gives a lease of 3·H, longer than MaxLeaseSec=2s");
+        assert_refused("[Cluster]\nMaxLeaseSec=2s\n\nHeartbeatSec=1s\n", "4: HeartbeatSec=1s gives a lease");
+        assert_refused("[Cluster]\nHeartbeatSec=30s\n", "2: HeartbeatSec=30s gives a lease of 3·H, longer than MaxLeaseSec=1min");
         assert_refused("[Cluster]\nListen=10.0.0.1:99999\n", "2: Listen=: '10.0.0.1:99999' is not ADDRESS[:PORT]");
         assert_refused("[Cluster]\nPeers=h1@10.0.0.1 h2\n", "2: Peers=: 'h2' is not NAME@ADDRESS[:PORT]");
         assert_refused("[Cluster]\nPeers=h1@\n", "2: Peers=: 'h1@' has no valid ADDRESS[:PORT]");

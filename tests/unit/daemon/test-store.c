@@ -342,7 +342,7 @@ static void test_load_refuses_a_corrupt_record(void **state) {
         store_free(s);
         snprintf(path, sizeof path, "%s/acceptor.mdb", dir);
         assert_int_equal(mdb_env_create(&env), 0);
-        assert_int_equal(mdb_env_set_maxdbs(env, 2), 0);
+        assert_int_equal(mdb_env_set_maxdbs(env, 3), 0);
         assert_int_equal(mdb_env_open(env, path, MDB_NOSUBDIR, 0600), 0);
         assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
         assert_int_equal(mdb_dbi_open(txn, "names", 0, &dbi), 0);
@@ -355,8 +355,153 @@ static void test_load_refuses_a_corrupt_record(void **state) {
         store_free(s);
 }
 
+static VoterConfig test_config(uint64_t n, unsigned n_members) {
+        VoterConfig c = {
+                .epoch = { n, UINT64_C(0x0123456789abcdef) + n },
+                .phase = CONFIG_ACCEPT_WIDENED,
+                .changing = 4,
+                .adding = true,
+                .rescanned = n % 2,
+                .n_voters = 4,
+                .voters = { 1, 2, 3, 4 },
+                .n_members = n_members,
+                .next_id = (uint16_t) (n_members + 1),
+                .rho_ppm = 1000,
+                .delta_usec = 200 * USEC_PER_MSEC,
+                .lease_max_usec = 10 * USEC_PER_SEC,
+        };
+
+        for (unsigned i = 0; i < n_members; i++)
+                c.members[i] = (uint16_t) (i + 1);
+        return c;
+}
+
+static void assert_config_equal(const VoterConfig *a, const VoterConfig *b) {
+        assert_int_equal(a->epoch.n, b->epoch.n);
+        assert_int_equal(a->epoch.hash, b->epoch.hash);
+        assert_int_equal(a->phase, b->phase);
+        assert_int_equal(a->changing, b->changing);
+        assert_int_equal(a->adding, b->adding);
+        assert_int_equal(a->rescanned, b->rescanned);
+        assert_int_equal(a->n_voters, b->n_voters);
+        assert_memory_equal(a->voters, b->voters, sizeof a->voters);
+        assert_int_equal(a->n_members, b->n_members);
+        assert_memory_equal(a->members, b->members, sizeof a->members);
+        assert_int_equal(a->next_id, b->next_id);
+        assert_int_equal(a->rho_ppm, b->rho_ppm);
+        assert_int_equal(a->delta_usec, b->delta_usec);
+        assert_int_equal(a->lease_max_usec, b->lease_max_usec);
+}
+
+/* ACTION_PERSIST_CONFIG: the register's state is committed with the turn and read back at start. */
+static void test_register_state_survives_reopen(void **state) {
+        StoreConfig c = {
+                .installed = test_config(5, PES_MEMBERS_MAX),
+                .bp = { UINT64_MAX, 0xffff },
+                .ba = { 9, 2 },
+                .accepted = test_config(6, 5),
+        }, got;
+        Store *s;
+        Done d = {};
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_get_config(s, &got), -ENOENT);
+        /* A later stage in the same turn replaces the earlier one. */
+        c.installed.epoch.n = 4;
+        assert_int_equal(store_stage_config(s, &c), 0);
+        c.installed.epoch.n = 5;
+        assert_int_equal(store_stage_config(s, &c), 0);
+        assert_int_equal(store_commit(s, on_done, &d), 0);
+        run_until(&d.calls, 1);
+        assert_int_equal(d.error, 0);
+        store_free(s);
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_get_config(s, &got), 0);
+        assert_config_equal(&got.installed, &c.installed);
+        assert_config_equal(&got.accepted, &c.accepted);
+        assert_int_equal(got.bp.counter, UINT64_MAX);
+        assert_int_equal(got.bp.host, 0xffff);
+        assert_int_equal(got.ba.counter, 9);
+        assert_int_equal(got.ba.host, 2);
+        store_free(s);
+}
+
+static void test_address_book_and_texts_survive_reopen(void **state) {
+        WireNode book[2] = {
+                { .id = 1, .name = "h1", .address = "127.0.0.1", .port = 7481 },
+                { .id = 0xffff, .name = "a-rather-long-host-name", .address = "fe80::1", .port = 65535 },
+        };
+        WireNode *got = NULL;
+        size_t n = 99;
+        char *text = NULL;
+        Store *s;
+        Done d = {};
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_get_book(s, &got, &n), 0);
+        assert_int_equal(n, 0);
+        assert_null(got);
+        assert_int_equal(store_get_text(s, "cluster-name", &text), -ENOENT);
+        assert_int_equal(store_stage_book(s, book, 2), 0);
+        assert_int_equal(store_stage_text(s, "cluster-name", "prod"), 0);
+        assert_int_equal(store_commit(s, on_done, &d), 0);
+        run_until(&d.calls, 1);
+        store_free(s);
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_get_book(s, &got, &n), 0);
+        assert_int_equal(n, 2);
+        for (size_t i = 0; i < 2; i++) {
+                assert_int_equal(got[i].id, book[i].id);
+                assert_int_equal(got[i].port, book[i].port);
+                assert_string_equal(got[i].name, book[i].name);
+                assert_string_equal(got[i].address, book[i].address);
+        }
+        free(got);
+        assert_int_equal(store_get_text(s, "cluster-name", &text), 0);
+        assert_string_equal(text, "prod");
+        free(text);
+        store_free(s);
+}
+
+static void test_config_and_book_codecs_reject_corruption(void **state) {
+        StoreConfig c = { .installed = test_config(1, 3), .accepted = test_config(2, 3) }, got;
+        WireNode book[1] = { { .id = 3, .name = "h3", .address = "h3.example", .port = 1 } }, *b = NULL;
+        uint8_t *buf;
+        size_t size, n;
+
+        assert_int_equal(store_config_encode(&c, &buf, &size), 0);
+        assert_int_equal(store_config_decode(buf, size, &got), 0);
+        assert_int_equal(store_config_decode(buf, size - 1, &got), -EBADMSG);
+        buf[0] = 99;
+        assert_int_equal(store_config_decode(buf, size, &got), -EBADMSG);
+        buf[0] = 1;
+        buf[1 + 16] = _CONFIG_PHASE_MAX; /* the installed configuration's phase */
+        assert_int_equal(store_config_decode(buf, size, &got), -EBADMSG);
+        free(buf);
+
+        assert_int_equal(store_book_encode(book, 1, &buf, &size), 0);
+        assert_int_equal(store_book_decode(buf, size, &b, &n), 0);
+        assert_int_equal(n, 1);
+        free(b);
+        assert_int_equal(store_book_decode(buf, size - 1, &b, &n), -EBADMSG);
+        assert_int_equal(store_book_decode(buf, size + 0, &b, &n), 0);
+        free(b);
+        buf[3] = 0; /* the first entry's id: 0 is no host */
+        buf[4] = 0;
+        assert_int_equal(store_book_decode(buf, size, &b, &n), -EBADMSG);
+        free(buf);
+
+        book[0].id = 0;
+        assert_int_equal(store_book_encode(book, 1, &buf, &size), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_register_state_survives_reopen, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_address_book_and_texts_survive_reopen, setup, teardown),
+                cmocka_unit_test(test_config_and_book_codecs_reject_corruption),
                 cmocka_unit_test_setup_teardown(test_commit_is_reported_and_survives_reopen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commits_complete_in_order, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_commits_queued_meanwhile_share_one_transaction, setup, teardown),
