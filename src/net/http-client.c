@@ -35,6 +35,7 @@ struct Request {
 
         char *path;
         bool probe;              /* a plain GET of url (a health probe): no signature, no batch */
+        bool join;               /* a signed batch to url, answered by another cluster */
         char *url;
         WireHeader header;
         char *msgs;              /* the encoded "msgs" array, until the request leaves */
@@ -313,6 +314,8 @@ static int status_to_errno(unsigned status) {
         case 404:
         case 405:
                 return -ENOENT;
+        case 409:
+                return -EEXIST;
         case 413:
                 return -EMSGSIZE;
         case 503:
@@ -403,6 +406,12 @@ static void request_finish_transfer(Request *r, CURLcode code) {
         e = wire_batch_decode(r->reply, r->reply_size, &r->batch, &err);
         if (e < 0) {
                 r->error = net_error_set(&r->error_text, e, "bad reply: %s", err.text);
+                return;
+        }
+        /* A join is answered by a member of the cluster being joined: its id is the
+         * news, and the caller checks the rest. */
+        if (r->join) {
+                r->error = 0;
                 return;
         }
         if (r->batch.header.cluster_id != c->cluster_id) {
@@ -555,7 +564,7 @@ static int request_start(HttpClient *c, Request *r) {
         if (auth_sign_request(&c->key, "POST", r->path, r->body, r->body_size, r->signature) < 0)
                 return net_error_set(&r->error_text, -EINVAL, "cannot sign the request");
 
-        k = snprintf(url, sizeof(url), "%s%s", r->peer->base_url, r->path);
+        k = r->join ? snprintf(url, sizeof(url), "%s", r->url) : snprintf(url, sizeof(url), "%s%s", r->peer->base_url, r->path);
         if (k < 0 || (size_t) k >= sizeof(url))
                 return net_error_set(&r->error_text, -EINVAL, "URL too long");
         (void) snprintf(sig_header, sizeof(sig_header), "%s: %s", AUTH_SIGNATURE_HEADER, r->signature);
@@ -627,7 +636,7 @@ static void peer_dispatch(HttpClient *c, Peer *p) {
 static int on_deadline(sd_event_source *s, uint64_t usec, void *userdata) {
         Request *r = userdata;
 
-        if (r->probe)
+        if (r->probe || r->join)
                 r->error = net_error_set(&r->error_text, -ETIMEDOUT, "no answer from %s within the deadline", r->url);
         else
                 r->error = net_error_set(&r->error_text, -ETIMEDOUT, "no reply from host %u within the deadline (%s)",
@@ -725,6 +734,62 @@ int http_client_probe(HttpClient *c, const char *url, usec_t timeout, HttpClient
         list_append(&c->probes.queued, r);
         if (c->probes.queued.n > c->queue_max)
                 request_fail_later(c->probes.queued.head, -ENOBUFS, "probe queue is full (%u waiting)", c->queue_max);
+        peer_dispatch(c, &c->probes);
+        return 0;
+}
+
+static int address_check(const char *address, NetError *err) {
+        if (!address || !address[0])
+                return net_error_set(err, -EINVAL, "invalid arguments");
+        for (const char *s = address; *s; s++)
+                if (*s <= ' ' || *s >= 0x7f || strchr("/?#@[]", *s))
+                        return net_error_set(err, -EINVAL, "bad peer address '%s'", address);
+        return 0;
+}
+
+int http_client_join(HttpClient *c, const char *address, uint16_t port, const char *path, const WireHeader *h,
+                     usec_t timeout, HttpClientCallback callback, void *userdata, NetError *err) {
+        Request *r;
+        int e;
+
+        if (!c || !path || path[0] != '/' || strchr(path, '\n') || !h || !callback || timeout == 0 || port == 0)
+                return net_error_set(err, -EINVAL, "invalid arguments");
+        e = address_check(address, err);
+        if (e < 0)
+                return e;
+
+        r = calloc(1, sizeof(Request));
+        if (!r)
+                return net_error_set(err, -ENOMEM, "out of memory");
+        r->client = c;
+        r->join = true;
+        r->host = PES_HOST_NONE;
+        r->header = *h;
+        r->callback = callback;
+        r->userdata = userdata;
+        r->started = now(CLOCK_MONOTONIC);
+        r->deadline = timeout >= USEC_INFINITY - r->started ? USEC_INFINITY - 1 : r->started + timeout;
+        r->path = strdup(path);
+        if (!r->path || asprintf(&r->url, strchr(address, ':') ? "%s://[%s]:%u%s" : "%s://%s:%u%s",
+                                 c->tls_ca ? "https" : "http", address, port, path) < 0) {
+                r->url = NULL;
+                request_free(r);
+                return net_error_set(err, -ENOMEM, "out of memory");
+        }
+        e = wire_msgs_build(h, NULL, 0, &r->msgs, &r->msgs_size, err);
+        if (e < 0) {
+                request_free(r);
+                return e;
+        }
+        e = sd_event_add_time(c->event, &r->timer, CLOCK_MONOTONIC, r->deadline, USEC_PER_MSEC, on_deadline, r);
+        if (e < 0) {
+                request_free(r);
+                return net_error_set(err, e, "cannot arm the deadline: %s", strerror(-e));
+        }
+        /* One-off requests share the probes' queue and its bounds. */
+        r->peer = &c->probes;
+        r->state = REQUEST_QUEUED;
+        list_append(&c->probes.queued, r);
         peer_dispatch(c, &c->probes);
         return 0;
 }

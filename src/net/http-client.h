@@ -98,5 +98,16 @@ int http_client_send(HttpClient *c, uint16_t host, const char *path, const WireH
 int http_client_probe(HttpClient *c, const char *url, usec_t timeout, HttpClientCallback callback, void *userdata,
                       NetError *err);
 
+/*
+ * `pesctl join`: POSTs the batch (h, no messages; h carries this host's "node"
+ * entry) to path at address:port, a member of the cluster to join, within timeout.
+ * The reply's signature is checked with our key, but its cluster id and sender are
+ * not (they are what the joiner learns): the callback gets the decoded reply, or an
+ * error (-EACCES: the member refused our signature, i.e. another key; -EEXIST (409)
+ * and the like with the member's reason in error_text).
+ */
+int http_client_join(HttpClient *c, const char *address, uint16_t port, const char *path, const WireHeader *h,
+                     usec_t timeout, HttpClientCallback callback, void *userdata, NetError *err);
+
 /* Requests waiting or on the wire for host (0 if unknown), for tests and metrics. */
 unsigned http_client_pending(HttpClient *c, uint16_t host);

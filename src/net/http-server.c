@@ -20,6 +20,7 @@
 typedef struct Route {
         char *path;
         bool peer;
+        bool join;  /* a join request: any cluster id, its own anti-replay window */
         bool prefix;
         HttpPeerHandler peer_handler;
         HttpGetHandler get_handler;
@@ -69,6 +70,10 @@ struct HttpServer {
         char *tls_cert, *tls_key, *tls_ca;
 
         AuthReplay *replay;
+        /* Hosts that ask to join still use the ids of their own cluster, which may
+         * be ids of members here: their sequence numbers must not move the members'
+         * windows, so joins get a window of their own. */
+        AuthReplay *join_replay;
         Route **routes;
         size_t n_routes;
 
@@ -306,12 +311,15 @@ static enum MHD_Result request_process(HttpPeerRequest *req) {
         req->body = NULL;
         req->size = req->allocated = 0;
 
-        if (req->batch.header.cluster_id != s->cluster_id) {
+        /* A host asking to join is not part of this cluster yet; the key is what it
+         * must share with us. */
+        if (!req->route->join && req->batch.header.cluster_id != s->cluster_id) {
                 s->stats.wrong_cluster++;
                 return respond_text(req, MHD_HTTP_FORBIDDEN, "request for another cluster");
         }
 
-        r = auth_replay_check(s->replay, req->batch.header.from, req->batch.header.incarnation, req->batch.header.seq);
+        r = auth_replay_check(req->route->join ? s->join_replay : s->replay, req->batch.header.from,
+                              req->batch.header.incarnation, req->batch.header.seq);
         if (r < 0)
                 return respond_text(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
         if (r != AUTH_REPLAY_OK) {
@@ -500,7 +508,8 @@ int http_server_new(HttpServer **ret, sd_event *e, const HttpServerConfig *c, Ne
         s->body_max = c->body_max;
         s->request_timeout = c->request_timeout_usec > 0 ? c->request_timeout_usec : 10 * USEC_PER_SEC;
         s->replay = auth_replay_new();
-        if (!s->replay)
+        s->join_replay = auth_replay_new();
+        if (!s->replay || !s->join_replay)
                 return net_error_set(err, -ENOMEM, "out of memory");
 
         opts[n++] = (struct MHD_OptionItem) { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) on_completed, s };
@@ -620,6 +629,7 @@ HttpServer *http_server_free(HttpServer *s) {
         }
         free(s->routes);
         auth_replay_free(s->replay);
+        auth_replay_free(s->join_replay);
         free(s->tls_cert);
         if (s->tls_key)
                 explicit_bzero(s->tls_key, strlen(s->tls_key));
@@ -647,7 +657,7 @@ static bool path_ok(const char *path) {
         return true;
 }
 
-static int route_add(HttpServer *s, const char *path, bool peer, bool prefix,
+static int route_add(HttpServer *s, const char *path, bool peer, bool join, bool prefix,
                      HttpPeerHandler peer_handler, HttpGetHandler get_handler, void *userdata) {
         _cleanup_free_ Route *route = NULL;
         Route **a;
@@ -661,6 +671,7 @@ static int route_add(HttpServer *s, const char *path, bool peer, bool prefix,
                 return -ENOMEM;
         *route = (Route) {
                 .peer = peer,
+                .join = join,
                 .prefix = prefix,
                 .peer_handler = peer_handler,
                 .get_handler = get_handler,
@@ -684,13 +695,19 @@ int http_server_add_peer_route(HttpServer *s, const char *path, HttpPeerHandler 
         if (!s || !handler || !path_ok(path) || strncmp(path, PEER_PREFIX, strlen(PEER_PREFIX)) != 0 ||
             strlen(path) == strlen(PEER_PREFIX))
                 return -EINVAL;
-        return route_add(s, path, true, false, handler, NULL, userdata);
+        return route_add(s, path, true, false, false, handler, NULL, userdata);
+}
+
+int http_server_add_join_route(HttpServer *s, const char *path, HttpPeerHandler handler, void *userdata) {
+        if (!s || !handler || !path_ok(path))
+                return -EINVAL;
+        return route_add(s, path, true, true, false, handler, NULL, userdata);
 }
 
 int http_server_add_get_route(HttpServer *s, const char *path, bool prefix, HttpGetHandler handler, void *userdata) {
         if (!s || !handler || !path_ok(path))
                 return -EINVAL;
-        return route_add(s, path, false, prefix, NULL, handler, userdata);
+        return route_add(s, path, false, false, prefix, NULL, handler, userdata);
 }
 
 /* Marks req answered; a suspended connection is resumed so MHD calls us back to queue. */
@@ -768,6 +785,18 @@ int http_peer_request_fail(HttpPeerRequest *req, int error) {
 
         r = request_set_text(req, busy ? MHD_HTTP_SERVICE_UNAVAILABLE : MHD_HTTP_INTERNAL_SERVER_ERROR,
                              busy ? "try again later" : "internal error");
+        request_answered(req);
+        return r;
+}
+
+int http_peer_request_refuse(HttpPeerRequest *req, unsigned status, const char *text) {
+        int r;
+
+        if (!req || status < 400 || status > 599 || !text || strchr(text, '\n'))
+                return -EINVAL;
+        if (req->state != REQUEST_HANDLING && req->state != REQUEST_SUSPENDED)
+                return -ESTALE;
+        r = request_set_text(req, status, text);
         request_answered(req);
         return r;
 }

@@ -100,6 +100,14 @@ const HttpServerStats *http_server_get_stats(HttpServer *s);
 /* Serves POST path, which must start with "/v1/peer/". -EEXIST if already routed. */
 int http_server_add_peer_route(HttpServer *s, const char *path, HttpPeerHandler handler, void *userdata);
 
+/*
+ * Serves POST path for hosts that ask to join (DESIGN.md "Membership"): the request
+ * is signed with the cluster key and checked against an anti-replay window of its
+ * own, but its cluster id is not compared with ours (the joiner still has its own).
+ * The handler answers like a peer handler; the reply carries our cluster id.
+ */
+int http_server_add_join_route(HttpServer *s, const char *path, HttpPeerHandler handler, void *userdata);
+
 /* Serves GET path; with prefix, every path that starts with it (for "/v1/names/NAME"). */
 int http_server_add_get_route(HttpServer *s, const char *path, bool prefix, HttpGetHandler handler, void *userdata);
 
@@ -116,5 +124,9 @@ int http_peer_request_reply(HttpPeerRequest *req, const WireHeader *h, const Pee
 /* Answers req with an error: 503 for -EAGAIN/-EBUSY (try again later, e.g. a voter
  * that is still recovering its state), else 500. */
 int http_peer_request_fail(HttpPeerRequest *req, int error);
+
+/* Answers req with an HTTP error status (4xx, 5xx) and a one-line text for the
+ * operator ("409: already a member"). */
+int http_peer_request_refuse(HttpPeerRequest *req, unsigned status, const char *text);
 
 const char *http_peer_request_get_path(HttpPeerRequest *req);

@@ -1127,6 +1127,146 @@ static void test_removing_a_peer_cancels_its_requests(void **state) {
         endpoint_stop(&a);
 }
 
+/* ---- joins ---- */
+
+#define JOIN_PATH "/v1/join"
+
+typedef struct Joins {
+        unsigned handled;
+        bool refuse;
+        char name[WIRE_NODE_NAME_MAX + 1];
+        uint64_t cluster_seen;
+        uint16_t from_seen;
+} Joins;
+
+static Joins joins;
+
+static void on_join(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
+        Endpoint *ep = userdata;
+        Joins *j = &joins;
+        WireHeader h = ep->self;
+        WireNode book[1] = { { .id = 7, .port = 7487 } };
+
+        j->handled++;
+        assert_string_equal(http_peer_request_get_path(req), JOIN_PATH);
+        assert_true(batch->header.has_node);
+        snprintf(j->name, sizeof j->name, "%s", batch->header.node.name);
+        j->cluster_seen = batch->header.cluster_id;
+        j->from_seen = batch->header.from;
+        if (j->refuse) {
+                assert_int_equal(http_peer_request_refuse(req, 409, "h7 is already a member"), 0);
+                return;
+        }
+        snprintf(book[0].name, sizeof book[0].name, "%s", batch->header.node.name);
+        snprintf(book[0].address, sizeof book[0].address, "%s", batch->header.node.address);
+        h.book = book;
+        h.n_book = 1;
+        snprintf(h.cluster_name, sizeof h.cluster_name, "prod");
+        assert_int_equal(http_peer_request_reply(req, &h, NULL, 0, NULL), 0);
+}
+
+typedef struct JoinOutcome {
+        unsigned calls;
+        int error;
+        char text[256];
+        uint64_t cluster;
+        uint16_t id;
+        char cluster_name[WIRE_CLUSTER_NAME_MAX + 1];
+} JoinOutcome;
+
+static void on_join_result(HttpClient *c, uint16_t peer, const HttpClientResult *res, void *userdata) {
+        JoinOutcome *o = userdata;
+
+        o->calls++;
+        o->error = res->error;
+        if (res->error_text)
+                snprintf(o->text, sizeof o->text, "%s", res->error_text);
+        if (res->error == 0) {
+                o->cluster = res->reply->header.cluster_id;
+                assert_int_equal(res->reply->header.n_book, 1);
+                o->id = res->reply->header.book[0].id;
+                snprintf(o->cluster_name, sizeof o->cluster_name, "%s", res->reply->header.cluster_name);
+        }
+}
+
+static bool join_done(void *userdata) {
+        return ((JoinOutcome *) userdata)->calls > 0;
+}
+
+static void join_from(sd_event *e, HttpClient *c, uint16_t port, uint16_t from, JoinOutcome *o) {
+        WireHeader h = endpoint_header(from);
+        NetError err = {};
+
+        h.cluster_id = UINT64_C(0x1111111111111111); /* the joiner's own, one-node cluster */
+        h.has_node = true;
+        h.node = (WireNode) { .name = "h7", .address = "127.0.0.7", .port = 7487 };
+        *o = (JoinOutcome) {};
+        if (http_client_join(c, "127.0.0.1", port, JOIN_PATH, &h, 2 * USEC_PER_SEC, on_join_result, o, &err) < 0)
+                fail_msg("join: %s", err.text);
+        run_until(e, join_done, o, 5 * USEC_PER_SEC, "the join's answer");
+}
+
+/* A host of another cluster (its own one-node cluster) asks to join with the right
+ * key: it is heard and answered with our cluster id; with another key it is
+ * refused; a member's refusal reaches it with its reason; and its requests, made
+ * under an id that is a member's here, never move that member's replay window. */
+static void test_join_route_takes_other_clusters_but_not_other_keys(void **state) {
+        static AuthKey same, other;
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+        _cleanup_(sd_event_unrefp) sd_event *e = NULL;
+        Endpoint a, b;
+        Joins *j = &joins;
+        JoinOutcome o;
+        HttpClient *joiner, *stranger;
+        Outcome po = {};
+        NetError err = {};
+
+        assert_int_equal(sd_event_new(&e), 0);
+        endpoint_start(&a, e, 1, NULL, NULL);
+        endpoint_start(&b, e, 2, NULL, NULL);
+        endpoint_connect(&b, &a);
+        *j = (Joins) {};
+        assert_int_equal(http_server_add_join_route(a.server, JOIN_PATH, on_join, &a), 0);
+
+        same = test_key(key_hex);
+        cc.key = &same;
+        cc.cluster_id = UINT64_C(0x1111111111111111);
+        assert_int_equal(http_client_new(&joiner, e, &cc, &err), 0);
+        other = test_key(other_key_hex);
+        cc.key = &other;
+        assert_int_equal(http_client_new(&stranger, e, &cc, &err), 0);
+
+        /* A joiner whose id (2) and incarnation are those of member b: a high
+         * sequence number of its own must not refuse b's next request as a replay. */
+        join_from(e, joiner, http_server_get_port(a.server), 2, &o);
+        assert_int_equal(o.error, 0);
+        assert_int_equal(j->handled, 1);
+        assert_string_equal(j->name, "h7");
+        assert_true(j->cluster_seen == UINT64_C(0x1111111111111111));
+        assert_true(o.cluster == CLUSTER);
+        assert_int_equal(o.id, 7);
+        assert_string_equal(o.cluster_name, "prod");
+        send_batch(&b, 1, MSG_PREPARE, 1, 1, USEC_PER_SEC, &po);
+        run_until(e, outcome_done, &po, 5 * USEC_PER_SEC, "b's request after the join");
+        assert_int_equal(po.error, 0);
+
+        j->refuse = true;
+        join_from(e, joiner, http_server_get_port(a.server), 9, &o);
+        assert_int_equal(o.error, -EEXIST);
+        assert_non_null(strstr(o.text, "h7 is already a member"));
+
+        join_from(e, stranger, http_server_get_port(a.server), 9, &o);
+        assert_int_equal(o.error, -EACCES);
+        assert_int_equal(j->handled, 2);
+
+        /* The plain peer route still refuses another cluster. */
+        assert_int_equal(http_server_get_stats(a.server)->wrong_cluster, 0);
+        http_client_free(joiner);
+        http_client_free(stranger);
+        endpoint_stop(&a);
+        endpoint_stop(&b);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_three_endpoints_exchange_prepare_and_accept),
@@ -1142,6 +1282,7 @@ int main(void) {
                 cmocka_unit_test(test_health_probes_pass_on_2xx_and_fail_otherwise),
                 cmocka_unit_test(test_server_freed_with_unanswered_requests),
                 cmocka_unit_test(test_removing_a_peer_cancels_its_requests),
+                cmocka_unit_test(test_join_route_takes_other_clusters_but_not_other_keys),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
