@@ -31,6 +31,7 @@ struct Acceptor {
         uint64_t recover_not_before;
         uint64_t scan_retry_at;
         uint64_t scan_round;
+        uint64_t scan_seq;
         /* Per voter index: names received in the scan, the count its SCAN_DONE gave. */
         uint64_t scan_received[PES_VOTERS_MAX];
         uint64_t scan_expected[PES_VOTERS_MAX];
@@ -191,6 +192,54 @@ static void arm_expiry(const Acceptor *a, Entry *e, uint64_t now) {
                 e->pub.ea = 0;
 }
 
+/* Asks every other voter of the prepare set for its names (a recovery's scan). */
+static int scan_send(Acceptor *a, ActionList *out) {
+        for (unsigned i = 0; i < a->config.n_voters; i++) {
+                uint16_t v = a->config.voters[i];
+
+                if (v == a->self || !voter_config_in_prepare_set(&a->config, v) ||
+                    (a->scan_done[i] && a->scan_received[i] >= a->scan_expected[i]))
+                        continue;
+                if (!send_to(a, out, v, MSG_SCAN, NULL, a->scan_round, false))
+                        return -ENOMEM;
+        }
+        return 0;
+}
+
+/* A new scan under the current configuration: what earlier scans counted is forgotten. */
+static int scan_restart(Acceptor *a, uint64_t now, ActionList *out) {
+        Action *t;
+
+        memset(a->scan_received, 0, sizeof(a->scan_received));
+        memset(a->scan_expected, 0, sizeof(a->scan_expected));
+        memset(a->scan_done, 0, sizeof(a->scan_done));
+        for (size_t i = 0; i < name_table_size(&a->names); i++)
+                ((Entry *) name_table_item(&a->names, i)->value)->scan_seen = 0;
+        a->scan_seq++;
+        a->scan_round = (a->incarnation << 32) | (a->scan_seq & UINT32_C(0xffffffff));
+        a->scan_retry_at = now + ACCEPTOR_SCAN_RETRY_USEC;
+        if (scan_send(a, out) < 0)
+                return -ENOMEM;
+        t = action_list_append(out, ACTION_ARM_TIMER, NULL);
+        if (!t)
+                return -ENOMEM;
+        t->timer.deadline = acceptor_next_deadline(a);
+        return 0;
+}
+
+/*
+ * Recovery (DESIGN.md "Lost disk"; "Membership": a new voter first recovers state
+ * as a lost-disk voter does): silent until T_max·(1+ρ) passed and every name was
+ * read from F+1 other voters of the prepare set. What the voter already holds is
+ * kept; the scan only raises bp and the value (the highest of both wins).
+ */
+static int recovery_begin(Acceptor *a, uint64_t now, ActionList *out) {
+        a->recovering = true;
+        a->waited = false;
+        a->recover_not_before = now + lease_acceptor_usec(a->config.lease_max_usec, a->config.rho_ppm);
+        return scan_restart(a, now, out);
+}
+
 int acceptor_start(Acceptor *a, AcceptorStart mode, uint64_t now, ActionList *out) {
         if (!a || !out || (unsigned) mode >= _ACCEPTOR_START_MAX)
                 return -EINVAL;
@@ -223,27 +272,16 @@ int acceptor_start(Acceptor *a, AcceptorStart mode, uint64_t now, ActionList *ou
                 break;
 
         case ACCEPTOR_START_LOST_DISK: {
+                int k;
+
                 /*
                  * DESIGN.md "Lost disk": a promise given before the disk was lost
                  * may still be in flight, so wait T_max·(1+ρ) at least, and read
                  * every name from F+1 other voters before answering anything.
                  */
-                a->recovering = true;
-                a->recover_not_before = now + lease_acceptor_usec(a->config.lease_max_usec, a->config.rho_ppm);
-                a->scan_retry_at = now + ACCEPTOR_SCAN_RETRY_USEC;
-                a->scan_round = (a->incarnation << 32) | 1;
-
-                for (unsigned i = 0; i < a->config.n_voters; i++) {
-                        if (a->config.voters[i] == a->self)
-                                continue;
-                        if (!send_to(a, out, a->config.voters[i], MSG_SCAN, NULL, a->scan_round, false))
-                                return -ENOMEM;
-                }
-
-                Action *t = action_list_append(out, ACTION_ARM_TIMER, NULL);
-                if (!t)
-                        return -ENOMEM;
-                t->timer.deadline = a->scan_retry_at < a->recover_not_before ? a->scan_retry_at : a->recover_not_before;
+                k = recovery_begin(a, now, out);
+                if (k < 0)
+                        return k;
                 break;
         }
 
@@ -255,12 +293,35 @@ int acceptor_start(Acceptor *a, AcceptorStart mode, uint64_t now, ActionList *ou
         return 0;
 }
 
-int acceptor_set_config(Acceptor *a, const VoterConfig *config) {
-        if (!a || !config || voter_config_validate(config) < 0)
+int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, ActionList *out) {
+        bool was_voter;
+
+        if (!a || !config || !out || voter_config_validate(config) < 0)
                 return -EINVAL;
         if (config->epoch.n <= a->config.epoch.n)
                 return -ESTALE;
+
+        was_voter = is_voter(a);
         a->config = *config;
+        if (!a->started)
+                return 0;
+
+        if (!is_voter(a)) {
+                /* No longer a voter: silent from now on (acceptor_handle()). */
+                a->recovering = false;
+                return 0;
+        }
+        if (!was_voter)
+                /*
+                 * DESIGN.md "Membership": the new voter first recovers state as a
+                 * lost-disk voter does, keeping whatever it holds; a promise it gave
+                 * in an earlier term as a voter may still be in flight, so it also
+                 * waits T_max·(1+ρ) from the install.
+                 */
+                return recovery_begin(a, now, out);
+        if (a->recovering)
+                /* The voter indices changed: scan again under the new configuration. */
+                return scan_restart(a, now, out);
         return 0;
 }
 
@@ -375,6 +436,49 @@ static int accepted(Acceptor *a, const PeerMsg *m, const Entry *e, ActionList *o
         return 0;
 }
 
+/*
+ * The identity round of a rescan (DESIGN.md "Voter configuration is itself a
+ * CASPaxos register": "identity rounds never extend ea"): the value at its own
+ * (ba, seq), already checked not to be below bp. The same (ba, seq) is
+ * acknowledged again without moving ea; a newer one is refused; an older one, or
+ * none, is replaced, with ea = now + the remaining time the rescan saw (at most
+ * T·(1+ρ)), so the repair keeps a live claim live no longer than it already was.
+ */
+static int handle_identity(Acceptor *a, const PeerMsg *m, Entry *e, uint64_t now, ActionList *out) {
+        const RegValue *nv = &m->value;
+        bool owner_changed;
+        int c, k;
+
+        c = value_compare(nv, &e->pub.v);
+        if (c < 0)
+                return nack(a, m, e, NACK_STALE_SEQ, now, out);
+        if (c == 0) {
+                if (!value_same_but_seq(nv, &e->pub.v))
+                        return nack(a, m, e, NACK_STALE_SEQ, now, out);
+                return accepted(a, m, e, out);
+        }
+
+        owner_changed = e->pub.v.kind != nv->kind || e->pub.v.holder != nv->holder || e->pub.v.token != nv->token;
+        e->pub.bp = m->ballot;
+        e->pub.v = *nv;
+        if (value_is_claim(nv) && m->remaining_usec > 0) {
+                uint64_t full = lease_acceptor_usec(nv->lease_usec, a->config.rho_ppm);
+
+                e->pub.ea = now + (m->remaining_usec < full ? m->remaining_usec : full);
+        } else
+                e->pub.ea = 0;
+
+        k = persist(out, e, false);
+        if (k < 0)
+                return k;
+        k = accepted(a, m, e, out);
+        if (k < 0)
+                return k;
+        if (owner_changed)
+                return notify_owner(out, e);
+        return 0;
+}
+
 static int handle_accept(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList *out) {
         const RegValue *nv = &m->value;
         bool owner_changed;
@@ -395,6 +499,9 @@ static int handle_accept(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList
 
         if (ballot_compare(&m->ballot, &e->pub.bp) < 0)
                 return nack(a, m, e, NACK_PROMISED, now, out);
+
+        if (m->identity)
+                return handle_identity(a, m, e, now, out);
 
         if (ballot_compare(&m->ballot, &e->pub.v.ba) == 0) {
                 /*
@@ -454,8 +561,12 @@ static int handle_scan(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList *
         uint64_t count = 0;
         PeerMsg *r;
 
-        /* Only a voter recovers from voters; others get nothing. */
-        if (voter_config_index(&a->config, m->from) < 0 || m->from == a->self)
+        /*
+         * A recovering voter reads every name from the voters; so does a member
+         * driving the rescan of a voter change (DESIGN.md "Voter configuration is
+         * itself a CASPaxos register"). Its round is echoed, so each gets its own.
+         */
+        if (!voter_config_is_member(&a->config, m->from) || m->from == a->self)
                 return 0;
 
         for (size_t i = 0; i < name_table_size(&a->names); i++) {
@@ -481,7 +592,8 @@ static unsigned scans_complete(const Acceptor *a) {
         unsigned c = 0;
 
         for (unsigned i = 0; i < a->config.n_voters; i++)
-                if (a->scan_done[i] && a->scan_received[i] >= a->scan_expected[i])
+                if (a->config.voters[i] != a->self && voter_config_in_prepare_set(&a->config, a->config.voters[i]) &&
+                    a->scan_done[i] && a->scan_received[i] >= a->scan_expected[i])
                         c++;
         return c;
 }
@@ -588,7 +700,12 @@ int acceptor_handle(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList *out
                 act->notify.config.epoch = m->epoch;
                 return 0;
         }
-        if (!epoch_equal(&m->epoch, &a->config.epoch)) {
+        /*
+         * DESIGN.md "Membership": only members of the installed configuration are
+         * answered; a removed host is told the configuration, so it learns that it
+         * is out, and its renewals fail (it fences itself as usual).
+         */
+        if (!epoch_equal(&m->epoch, &a->config.epoch) || !voter_config_is_member(&a->config, m->from)) {
                 PeerMsg *r = send_to(a, out, m->from, MSG_NACK_CONFIG, m->type == MSG_SCAN ? NULL : m->name, m->round, false);
                 if (!r)
                         return -ENOMEM;
@@ -620,16 +737,12 @@ int acceptor_timer(Acceptor *a, uint64_t now, ActionList *out) {
                 return 0;
 
         if (now >= a->scan_retry_at) {
-                for (unsigned i = 0; i < a->config.n_voters; i++) {
-                        /* A voter whose SCAN_DONE came with fewer names than it
-                         * announced lost some replies: ask it again (names are
-                         * counted once each, so a repeat completes it). */
-                        if (a->config.voters[i] == a->self ||
-                            (a->scan_done[i] && a->scan_received[i] >= a->scan_expected[i]))
-                                continue;
-                        if (!send_to(a, out, a->config.voters[i], MSG_SCAN, NULL, a->scan_round, false))
-                                return -ENOMEM;
-                }
+                /* A voter whose SCAN_DONE came with fewer names than it announced
+                 * lost some replies: ask it again (names are counted once each, so
+                 * a repeat completes it). */
+                r = scan_send(a, out);
+                if (r < 0)
+                        return r;
                 a->scan_retry_at = now + ACCEPTOR_SCAN_RETRY_USEC;
         }
 

@@ -71,9 +71,13 @@ int acceptor_start(Acceptor *a, AcceptorStart mode, uint64_t now, ActionList *ou
 
 /*
  * Installs a newer chosen configuration (DESIGN.md "a voter enforces an epoch only
- * once it is chosen"). -ESTALE if its epoch is not newer than the current one.
+ * once it is chosen"). A started acceptor that just became a voter recovers like a
+ * lost disk, keeping its state (a MSG_SCAN to the other voters of the prepare set
+ * and a timer; silent until T_max·(1+ρ) passed and F+1 of them answered); one that
+ * is no longer a voter falls silent; one recovering scans again under the new
+ * voter set. -ESTALE if its epoch is not newer than the current one.
  */
-int acceptor_set_config(Acceptor *a, const VoterConfig *config);
+int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, ActionList *out);
 const VoterConfig *acceptor_config(const Acceptor *a);
 
 /*
@@ -93,6 +97,13 @@ const VoterConfig *acceptor_config(const Acceptor *a);
  *    → ea := now + T·(1+ρ), PERSIST with seq_only and an immediate ACCEPTED.
  *    Otherwise v := v', bp := b, ea := now + T·(1+ρ) for a LEASE/RESERVED (0 for
  *    FREE), persist, then ACCEPTED.
+ *  - an identity ACCEPT of a rescan (.identity): b < bp → NACK_PROMISED; the same
+ *    (ba, seq) → ACCEPTED again, ea unchanged; a newer one held → NACK_STALE_SEQ;
+ *    else v := v', ea := now + min(.remaining_usec, T·(1+ρ)), persist, ACCEPTED;
+ *  - SCAN from any member (a recovering voter, a driver's rescan) → SCAN_REPLY per
+ *    name, then SCAN_DONE;
+ *  - a request from a host that is not a member of the configuration gets
+ *    NACK_CONFIG, like an older epoch.
  * While recovering a lost disk, nothing is answered. Messages of other types, or
  * from a host that is not in the right set, are ignored (returns 0). Returns
  * -EINVAL for a malformed message (no name, T of 0 or above T_max, ba ≠ b).

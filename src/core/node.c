@@ -5,15 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/name-table.h"
-#include "core/node.h"
+#include "core/ballot.h"
+#include "core/node-internal.h"
 #include "core/quorum.h"
-
-struct Node {
-        GuardContext ctx;
-        Acceptor *acceptor;
-        NameTable guards;
-};
 
 int node_new(uint16_t self, uint64_t incarnation, const VoterConfig *config,
              const CoreRng *rng, Node **ret) {
@@ -47,6 +41,7 @@ Node *node_free(Node *n) {
         for (size_t i = 0; i < name_table_size(&n->guards); i++)
                 guard_free(name_table_item(&n->guards, i)->value);
         name_table_done(&n->guards);
+        reconf_done(&n->rc);
         acceptor_free(n->acceptor);
         free(n);
         return NULL;
@@ -65,22 +60,57 @@ int node_start(Node *n, AcceptorStart mode, uint64_t now, ActionList *out) {
 }
 
 int node_set_config(Node *n, const VoterConfig *config, uint64_t now, ActionList *out) {
-        int r;
-
         if (!n || !config || !out)
                 return -EINVAL;
+        return config_reg_install(n, config, now, out);
+}
 
-        r = acceptor_set_config(n->acceptor, config);
-        if (r < 0)
-                return r;
-        n->ctx.config = *config;
+int node_config_load(Node *n, const VoterConfig *installed, const Ballot *bp, const Ballot *ba,
+                     const VoterConfig *accepted) {
+        ActionList scratch = ACTION_LIST_NULL;
+        int r;
 
-        for (size_t i = 0; i < name_table_size(&n->guards); i++) {
-                r = guard_config_changed(name_table_item(&n->guards, i)->value, now, out);
+        if (!n || !installed || !bp || !ba || !accepted)
+                return -EINVAL;
+        if (voter_config_validate(installed) < 0)
+                return -EINVAL;
+        if (!ballot_is_null(ba) && (ballot_compare(ba, bp) > 0 || voter_config_validate(accepted) < 0))
+                return -EINVAL;
+        if (acceptor_serving(n->acceptor))
+                return -EBUSY;
+
+        if (installed->epoch.n > n->ctx.config.epoch.n) {
+                /* Not started yet: nothing is appended but the config's own actions, dropped here. */
+                r = acceptor_set_config(n->acceptor, installed, 0, &scratch);
+                action_list_done(&scratch);
                 if (r < 0)
                         return r;
-        }
+                n->ctx.config = *installed;
+        } else if (installed->epoch.n < n->ctx.config.epoch.n)
+                return -ESTALE;
+        else if (!epoch_equal(&installed->epoch, &n->ctx.config.epoch))
+                return -EINVAL;
+
+        n->reg.bp = *bp;
+        n->reg.ba = *ba;
+        n->reg.accepted = ballot_is_null(ba) ? (VoterConfig) {} : *accepted;
         return 0;
+}
+
+int node_config_change(Node *n, ConfigChangeKind kind, uint16_t host, uint64_t now, ActionList *out) {
+        if (!n || !out)
+                return -EINVAL;
+        return reconf_start(n, kind, host, now, out);
+}
+
+bool node_config_driving(const Node *n, ConfigChangeKind *ret_kind, uint16_t *ret_host) {
+        if (!n || !n->rc.active)
+                return false;
+        if (ret_kind)
+                *ret_kind = n->rc.kind;
+        if (ret_host)
+                *ret_host = n->rc.kind == CHANGE_RESUME || n->rc.kind == CHANGE_ROLLBACK ? n->rc.x : n->rc.host;
+        return true;
 }
 
 int node_supervise(Node *n, const char *name, const GuardParams *params, uint64_t now, ActionList *out) {
@@ -158,8 +188,21 @@ int node_move(Node *n, const char *name, uint16_t to, uint64_t now, ActionList *
         return guard_handoff(g, to, now, out);
 }
 
+/* A NACK_CONFIG carries the sender's installed configuration, a chosen one: install it if newer. */
+static int nack_config(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
+        int r;
+
+        if (m->config.epoch.n <= n->ctx.config.epoch.n || voter_config_validate(&m->config) < 0)
+                return 0;
+        r = config_reg_install(n, &m->config, now, out);
+        if (r < 0)
+                return r == -ESTALE || r == -EINVAL ? 0 : r;
+        return 1;
+}
+
 int node_receive(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
         Guard *g;
+        int r;
 
         if (!n || !m || !out)
                 return -EINVAL;
@@ -167,17 +210,38 @@ int node_receive(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
                 return -EINVAL;
 
         switch (m->type) {
+        case MSG_CFG_PREPARE:
+        case MSG_CFG_ACCEPT:
+        case MSG_CFG_COMMIT:
+                return config_reg_handle(n, m, now, out);
+
+        case MSG_CFG_PROMISE:
+        case MSG_CFG_ACCEPTED:
+        case MSG_CFG_COMMITTED:
+                return reconf_receive(n, m, now, out);
+
+        case MSG_SCAN_REPLY:
+        case MSG_SCAN_DONE:
+                if (m->round & RECONF_ROUND_BIT)
+                        return reconf_receive(n, m, now, out);
+                __attribute__((fallthrough));
         case MSG_READ:
         case MSG_PREPARE:
         case MSG_ACCEPT:
         case MSG_SCAN:
-        case MSG_SCAN_REPLY:
-        case MSG_SCAN_DONE:
                 return acceptor_handle(n->acceptor, m, now, out);
 
         case MSG_NACK_CONFIG:
+                r = nack_config(n, m, now, out);
+                if (r < 0)
+                        return r;
+                if (m->round & RECONF_ROUND_BIT)
+                        return r > 0 ? 0 : reconf_receive(n, m, now, out);
+                if (r > 0)
+                        /* Installed: every round in flight started again under it. */
+                        return 0;
                 if (m->name[0] == 0) {
-                        /* The answer to a scan: tell the daemon, nothing to restart. */
+                        /* The answer to a scan or a ping: tell the daemon, nothing to restart. */
                         Action *a = action_list_append(out, ACTION_NOTIFY, NULL);
                         if (!a)
                                 return -ENOMEM;
@@ -193,6 +257,8 @@ int node_receive(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
         case MSG_ACCEPTED:
         case MSG_NACK:
         case MSG_TAKE:
+                if (m->type != MSG_TAKE && (m->round & RECONF_ROUND_BIT))
+                        return reconf_receive(n, m, now, out);
                 g = name_table_get(&n->guards, m->name);
                 if (!g)
                         return 0;
@@ -208,8 +274,12 @@ int node_timer(Node *n, const char *name, uint64_t now, ActionList *out) {
 
         if (!n || !out)
                 return -EINVAL;
-        if (!name || name[0] == 0)
-                return acceptor_timer(n->acceptor, now, out);
+        if (!name || name[0] == 0) {
+                int r = acceptor_timer(n->acceptor, now, out);
+                if (r < 0)
+                        return r;
+                return reconf_timer(n, now, out);
+        }
         g = name_table_get(&n->guards, name);
         if (!g)
                 return -ENOENT;
@@ -224,6 +294,11 @@ int node_tick(Node *n, uint64_t now, ActionList *out) {
 
         if (acceptor_next_deadline(n->acceptor) <= now) {
                 r = acceptor_timer(n->acceptor, now, out);
+                if (r < 0)
+                        return r;
+        }
+        if (reconf_next_deadline(n) <= now) {
+                r = reconf_timer(n, now, out);
                 if (r < 0)
                         return r;
         }
@@ -245,6 +320,8 @@ uint64_t node_next_deadline(const Node *n) {
         assert(n);
 
         d = acceptor_next_deadline(n->acceptor);
+        if (reconf_next_deadline(n) < d)
+                d = reconf_next_deadline(n);
         for (size_t i = 0; i < name_table_size(&n->guards); i++) {
                 uint64_t x = guard_next_deadline(name_table_item(&n->guards, i)->value);
                 if (x < d)

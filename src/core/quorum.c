@@ -8,33 +8,81 @@
 #include "core/lease.h"
 #include "core/quorum.h"
 
+/* Insertion sort of at most PES_MEMBERS_MAX entries into dst. */
+static void sort_into(uint16_t *dst, const uint16_t *src, unsigned n) {
+        for (unsigned i = 0; i < n; i++) {
+                unsigned j = i;
+
+                while (j > 0 && dst[j - 1] > src[i]) {
+                        dst[j] = dst[j - 1];
+                        j--;
+                }
+                dst[j] = src[i];
+        }
+}
+
 int voter_config_init(VoterConfig *c, const uint16_t *voters, unsigned n_voters) {
+        return voter_config_init_members(c, voters, n_voters, NULL, 0);
+}
+
+int voter_config_init_members(VoterConfig *c, const uint16_t *voters, unsigned n_voters,
+                              const uint16_t *members, unsigned n_members) {
+        uint16_t all[PES_MEMBERS_MAX] = {};
+        unsigned n_all = 0;
+
         if (!c || !voters || n_voters == 0 || n_voters > PES_VOTERS_MAX)
+                return -EINVAL;
+        if (n_members > 0 && !members)
                 return -EINVAL;
 
         *c = (VoterConfig) {
                 .epoch.n = 1,
                 .phase = CONFIG_STABLE,
                 .changing = PES_HOST_NONE,
+                .rescanned = true,
                 .n_voters = n_voters,
                 .rho_ppm = LEASE_RHO_DEFAULT_PPM,
                 .delta_usec = LEASE_DELTA_DEFAULT_USEC,
                 .lease_max_usec = LEASE_MAX_DEFAULT_USEC,
         };
+        sort_into(c->voters, voters, n_voters);
 
-        /* Insertion sort: at most eight entries. */
-        for (unsigned i = 0; i < n_voters; i++) {
-                unsigned j = i;
+        /* The members: the given ones, and every voter not among them. */
+        for (unsigned i = 0; i < n_members + n_voters; i++) {
+                uint16_t h = i < n_members ? members[i] : voters[i - n_members];
+                bool seen = false;
 
-                while (j > 0 && c->voters[j - 1] > voters[i]) {
-                        c->voters[j] = c->voters[j - 1];
-                        j--;
-                }
-                c->voters[j] = voters[i];
+                for (unsigned k = 0; k < n_all; k++)
+                        if (all[k] == h)
+                                seen = true;
+                if (seen && i >= n_members)
+                        continue;
+                if (seen || n_all >= PES_MEMBERS_MAX)
+                        return -EINVAL;
+                all[n_all++] = h;
         }
+        sort_into(c->members, all, n_all);
+        c->n_members = n_all;
+        c->next_id = c->members[n_all - 1] < PES_HOST_MAX ? (uint16_t) (c->members[n_all - 1] + 1) : (uint16_t) PES_HOST_MAX;
 
         c->epoch.hash = voter_config_hash(c, 0);
         return voter_config_validate(c);
+}
+
+bool voter_config_is_member(const VoterConfig *c, uint16_t host) {
+        assert(c);
+
+        if (host == PES_HOST_NONE)
+                return false;
+        for (unsigned i = 0; i < c->n_members && i < PES_MEMBERS_MAX; i++)
+                if (c->members[i] == host)
+                        return true;
+        return false;
+}
+
+bool voter_config_changing(const VoterConfig *c) {
+        assert(c);
+        return c->phase != CONFIG_STABLE || !c->rescanned;
 }
 
 static uint64_t hash_u64(uint64_t h, uint64_t x) {
@@ -56,6 +104,12 @@ uint64_t voter_config_hash(const VoterConfig *c, uint64_t parent_hash) {
                 h = hash_u64(h, c->voters[i]);
         h = hash_u64(h, c->phase);
         h = hash_u64(h, c->changing);
+        h = hash_u64(h, c->adding);
+        h = hash_u64(h, c->rescanned);
+        h = hash_u64(h, c->n_members);
+        for (unsigned i = 0; i < c->n_members && i < PES_MEMBERS_MAX; i++)
+                h = hash_u64(h, c->members[i]);
+        h = hash_u64(h, c->next_id);
         h = hash_u64(h, c->rho_ppm);
         h = hash_u64(h, c->delta_usec);
         h = hash_u64(h, c->lease_max_usec);
@@ -78,10 +132,23 @@ int voter_config_validate(const VoterConfig *c) {
         if ((unsigned) c->phase >= _CONFIG_PHASE_MAX)
                 return -EINVAL;
         if (c->phase == CONFIG_STABLE) {
-                if (c->changing != PES_HOST_NONE)
+                if (c->changing != PES_HOST_NONE || c->adding)
                         return -EINVAL;
         } else if (voter_config_index(c, c->changing) < 0 || c->n_voters < 2)
                 return -EINVAL;
+        if (c->n_members == 0 || c->n_members > PES_MEMBERS_MAX)
+                return -EINVAL;
+        for (unsigned i = 0; i < c->n_members; i++) {
+                if (c->members[i] == PES_HOST_NONE)
+                        return -EINVAL;
+                if (i > 0 && c->members[i - 1] >= c->members[i])
+                        return -EINVAL;
+                if (c->next_id <= c->members[i])
+                        return -EINVAL;
+        }
+        for (unsigned i = 0; i < c->n_voters; i++)
+                if (!voter_config_is_member(c, c->voters[i]))
+                        return -EINVAL;
         if (c->rho_ppm > LEASE_RHO_PPM_MAX)
                 return -EINVAL;
         if (c->lease_max_usec == 0 || c->lease_max_usec > LEASE_USEC_MAX)

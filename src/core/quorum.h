@@ -33,13 +33,18 @@ bool voter_config_changing(const VoterConfig *c);
 
 /*
  * The hash of a configuration: 64-bit FNV-1a over its sorted voters, phase, the
- * changing voter, the timing figures and the parent hash (DESIGN.md "An epoch is
+ * changing voter and the direction of the change, the rescanned mark, the sorted
+ * members and next_id, the timing figures and the parent hash (DESIGN.md "An epoch is
  * (n, hash(voters, phase, parent))"). Hosts with different Peers= lists get
  * different hashes and so never count each other.
  */
 uint64_t voter_config_hash(const VoterConfig *c, uint64_t parent_hash);
 
-/* Checks a configuration received or built: sizes, sorted unique voters, timing bounds. */
+/*
+ * Checks a configuration received or built: sizes, sorted unique voters and
+ * members, every voter a member, next_id above every member, a STABLE phase
+ * without a changing voter, timing bounds.
+ */
 int voter_config_validate(const VoterConfig *c);
 
 bool epoch_equal(const Epoch *a, const Epoch *b);
@@ -50,18 +55,18 @@ int voter_config_index(const VoterConfig *c, uint16_t host);
 /*
  * Which voters PREPARE (and READ) go to, and how many of them must answer. In a
  * stable configuration that is all voters and a plain majority. While a voter is
- * being added or removed (CASPaxos 2F+1 ↔ 2F+2), in the accept-widened phase the
- * prepare set leaves out the changing voter and a majority of the rest is needed;
- * in the prepare-widened phase it is all voters and a majority of them (F+2).
- * Every prepare quorum intersects every accept quorum in all phases.
+ * being added or removed (CASPaxos 2F+1 ↔ 2F+2, configuration ACCEPT_WIDENED) the
+ * prepare set leaves out the changing voter and a majority of the rest is needed,
+ * whichever way the change goes. Every prepare quorum intersects every accept
+ * quorum in both phases.
  */
 bool voter_config_in_prepare_set(const VoterConfig *c, uint16_t host);
 unsigned voter_config_prepare_quorum(const VoterConfig *c);
 
 /*
  * Which voters ACCEPT goes to, and how many must accept: always all voters of the
- * configuration (including one being added) and a majority of them, which is F+2
- * of 2F+2 in the widened phases.
+ * configuration (including one being added or removed) and a majority of them,
+ * which is F+2 of 2F+2 while accepts are widened.
  */
 bool voter_config_in_accept_set(const VoterConfig *c, uint16_t host);
 unsigned voter_config_accept_quorum(const VoterConfig *c);

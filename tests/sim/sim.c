@@ -1591,7 +1591,7 @@ static void pick_params(Sim *s, GuardParams *p) {
 }
 
 static int setup(Sim *s) {
-        uint16_t voters[SIM_NODES_MAX];
+        uint16_t voters[SIM_NODES_MAX], members[SIM_NODES_MAX];
         int r;
 
         s->n_nodes = s->p.n_nodes ? s->p.n_nodes : (unsigned) sim_rng_range(&s->rng, SIM_NODES_MIN, SIM_NODES_MAX);
@@ -1606,9 +1606,12 @@ static int setup(Sim *s) {
         else
                 s->n_names = (unsigned) sim_rng_range(&s->rng, 1, 16);
 
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                members[i] = (uint16_t) (i + 1);
         for (unsigned i = 0; i < s->n_voters; i++)
                 voters[i] = (uint16_t) (i + 1);
-        r = voter_config_init(&s->config, voters, s->n_voters);
+        /* Every host is a member (a candidate); the first n_voters vote. */
+        r = voter_config_init_members(&s->config, voters, s->n_voters, members, s->n_nodes);
         if (r < 0)
                 return r;
         s->config.lease_max_usec = SIM_LEASE_MAX;

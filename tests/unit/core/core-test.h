@@ -15,11 +15,12 @@ static inline uint64_t test_rng_next(void *userdata) {
         return mix64((*s)++);
 }
 
+/* The first n of hosts 1…7 vote; all seven are members. */
 static inline VoterConfig test_config(unsigned n) {
         static const uint16_t v[] = { 1, 2, 3, 4, 5, 6, 7 };
         VoterConfig c;
 
-        voter_config_init(&c, v, n);
+        voter_config_init_members(&c, v, n, v, 7);
         return c;
 }
 

@@ -114,6 +114,23 @@ static void process(Pump *p, unsigned host) {
                 case ACTION_NOTIFY:
                         if (a->notify.kind == NOTIFY_CONFIG)
                                 p->config_notices[host]++;
+                        if (a->notify.kind == NOTIFY_INSTALLED)
+                                p->installs[host]++;
+                        if (a->notify.kind == NOTIFY_CHANGE) {
+                                if (a->notify.done) {
+                                        p->change_done[host] = true;
+                                        p->change_error[host] = a->notify.error;
+                                        p->change_host[host] = a->notify.host;
+                                } else
+                                        p->change_steps[host]++;
+                        }
+                        break;
+                case ACTION_PERSIST_CONFIG:
+                        p->has_cfg_disk[host] = true;
+                        p->cfg_installed[host] = a->config.installed;
+                        p->cfg_bp[host] = a->config.bp;
+                        p->cfg_ba[host] = a->config.ba;
+                        p->cfg_accepted[host] = a->config.accepted;
                         break;
                 default:
                         break;
@@ -311,12 +328,26 @@ void pump_restart(Pump *p, unsigned host) {
         for (unsigned k = 0; k < p->n_disk[host]; k++)
                 assert_int_equal(node_acceptor_load(p->node[host], p->disk[host][k].name, &p->disk[host][k].bp,
                                                     &p->disk[host][k].v), 0);
+        if (p->has_cfg_disk[host])
+                assert_int_equal(node_config_load(p->node[host], &p->cfg_installed[host], &p->cfg_bp[host],
+                                                  &p->cfg_ba[host], &p->cfg_accepted[host]), 0);
         p->down[host] = false;
         assert_int_equal(node_start(p->node[host], ACCEPTOR_START_RESTART, pump_local(p, host), &p->out), 0);
         process(p, host);
         for (unsigned s = 0; s < p->n_names; s++)
                 if (p->unit[host][s].supervised)
                         pump_supervise(p, host, p->names[s]);
+}
+
+int pump_config_change(Pump *p, unsigned host, ConfigChangeKind kind, uint16_t x) {
+        int r;
+
+        p->change_done[host] = false;
+        p->change_error[host] = 0;
+        p->change_steps[host] = 0;
+        r = node_config_change(p->node[host], kind, x, pump_local(p, host), &p->out);
+        process(p, host);
+        return r;
 }
 
 void pump_cut(Pump *p, unsigned a, unsigned b, bool cut) {

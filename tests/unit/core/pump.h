@@ -74,6 +74,18 @@ typedef struct Pump {
         unsigned takes_sent;
         unsigned nack_live_seen[PUMP_NODES_MAX + 1];
         unsigned config_notices[PUMP_NODES_MAX + 1];
+
+        /* The voter-configuration register on disk (ACTION_PERSIST_CONFIG), per host. */
+        bool has_cfg_disk[PUMP_NODES_MAX + 1];
+        VoterConfig cfg_installed[PUMP_NODES_MAX + 1];
+        Ballot cfg_bp[PUMP_NODES_MAX + 1], cfg_ba[PUMP_NODES_MAX + 1];
+        VoterConfig cfg_accepted[PUMP_NODES_MAX + 1];
+        /* NOTIFY_CHANGE: steps seen, and the end of the last change driven by the host. */
+        unsigned change_steps[PUMP_NODES_MAX + 1];
+        bool change_done[PUMP_NODES_MAX + 1];
+        int change_error[PUMP_NODES_MAX + 1];
+        uint16_t change_host[PUMP_NODES_MAX + 1];
+        unsigned installs[PUMP_NODES_MAX + 1];
 } Pump;
 
 /* n hosts 1..n, the first n_voters of them voters; every acceptor bootstraps at time 0. */
@@ -93,6 +105,12 @@ void pump_run_until(Pump *p, uint64_t until);
 void pump_crash(Pump *p, unsigned host);
 /* Restarts a crashed host with its disk; it supervises again what it supervised. */
 void pump_restart(Pump *p, unsigned host);
+
+/*
+ * Starts a change of the voter configuration driven by host (node_config_change());
+ * returns its immediate result.
+ */
+int pump_config_change(Pump *p, unsigned host, ConfigChangeKind kind, uint16_t x);
 
 /* Cuts (or heals) the links between a and b in both directions. */
 void pump_cut(Pump *p, unsigned a, unsigned b, bool cut);

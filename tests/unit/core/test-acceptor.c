@@ -329,8 +329,8 @@ static void test_stale_epoch_gets_nack_config(void **state) {
 
         newer.epoch.n = 2;
         newer.epoch.hash = voter_config_hash(&newer, f->config.epoch.hash);
-        assert_int_equal(acceptor_set_config(f->a, &newer), 0);
-        assert_int_equal(acceptor_set_config(f->a, &f->config), -ESTALE);
+        assert_int_equal(acceptor_set_config(f->a, &newer, 0, &f->out), 0);
+        assert_int_equal(acceptor_set_config(f->a, &f->config, 0, &f->out), -ESTALE);
 
         m = test_msg(MSG_PREPARE, 2, &f->config, NAME, 1);
         m.ballot = (Ballot) { 5, 2 };

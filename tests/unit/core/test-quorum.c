@@ -43,7 +43,16 @@ static void test_widened_phases_need_f_plus_two(void **state) {
         assert_false(voter_config_in_prepare_set(&c, 4));
         assert_int_equal(voter_config_prepare_quorum(&c), 2);
 
-        c.phase = CONFIG_PREPARE_WIDENED;
+        /* Removing 4 goes through the same middle configuration, with the same quorums. */
+        c.adding = false;
+        assert_int_equal(voter_config_validate(&c), 0);
+        assert_false(voter_config_in_prepare_set(&c, 4));
+        assert_int_equal(voter_config_prepare_quorum(&c), 2);
+        assert_int_equal(voter_config_accept_quorum(&c), 3);
+
+        /* STABLE(S ∪ {x}): prepares widened to all four, quorum F+2 = 3. */
+        c.phase = CONFIG_STABLE;
+        c.changing = PES_HOST_NONE;
         assert_true(voter_config_in_prepare_set(&c, 4));
         assert_int_equal(voter_config_prepare_quorum(&c), 3);
 }
@@ -105,8 +114,67 @@ static void test_invalid_configs_are_refused(void **state) {
         c.changing = 2; /* only in a widened phase */
         assert_int_equal(voter_config_validate(&c), -EINVAL);
         c.changing = PES_HOST_NONE;
+        c.adding = true; /* only in ACCEPT_WIDENED */
+        assert_int_equal(voter_config_validate(&c), -EINVAL);
+        c.adding = false;
         c.lease_max_usec = 0;
         assert_int_equal(voter_config_validate(&c), -EINVAL);
+}
+
+static void test_members_include_voters_and_hand_out_ids_above_them(void **state) {
+        static const uint16_t v[] = { 1, 2, 3 }, m[] = { 9, 4 };
+        VoterConfig c, d;
+
+        assert_int_equal(voter_config_init_members(&c, v, 3, m, 2), 0);
+        assert_int_equal(c.n_members, 5);
+        assert_int_equal(c.members[0], 1);
+        assert_int_equal(c.members[3], 4);
+        assert_int_equal(c.members[4], 9);
+        assert_int_equal(c.next_id, 10);
+        assert_true(c.rescanned);
+        assert_false(voter_config_changing(&c));
+        assert_true(voter_config_is_member(&c, 4));
+        assert_true(voter_config_is_member(&c, 2));
+        assert_false(voter_config_is_member(&c, 5));
+        assert_false(voter_config_is_member(&c, PES_HOST_NONE));
+
+        /* Plain voter_config_init(): the voters are the members. */
+        assert_int_equal(voter_config_init(&d, v, 3), 0);
+        assert_int_equal(d.n_members, 3);
+        assert_int_equal(d.next_id, 4);
+        assert_int_not_equal(c.epoch.hash, d.epoch.hash);
+
+        /* A duplicate member, a voter outside the members, an id not below next_id. */
+        static const uint16_t dup[] = { 4, 4 };
+        assert_int_equal(voter_config_init_members(&d, v, 3, dup, 2), -EINVAL);
+        d = c;
+        d.members[0] = 5; /* voter 1 no longer a member, and the list unsorted */
+        assert_int_equal(voter_config_validate(&d), -EINVAL);
+        d = c;
+        d.next_id = 9;
+        assert_int_equal(voter_config_validate(&d), -EINVAL);
+}
+
+static void test_hash_covers_every_field(void **state) {
+        static const uint16_t v[] = { 1, 2, 3 };
+        VoterConfig c, d;
+        uint64_t h;
+
+        assert_int_equal(voter_config_init(&c, v, 3), 0);
+        h = voter_config_hash(&c, 7);
+        d = c; d.rescanned = false;
+        assert_int_not_equal(voter_config_hash(&d, 7), h);
+        d = c; d.next_id++;
+        assert_int_not_equal(voter_config_hash(&d, 7), h);
+        d = c; d.members[d.n_members++] = 8; d.next_id = 9;
+        assert_int_not_equal(voter_config_hash(&d, 7), h);
+        d = c; d.phase = CONFIG_ACCEPT_WIDENED; d.changing = 3;
+        h = voter_config_hash(&d, 7);
+        d.adding = true;
+        assert_int_not_equal(voter_config_hash(&d, 7), h);
+        assert_true(voter_config_changing(&d));
+        d = c; d.rescanned = false;
+        assert_true(voter_config_changing(&d));
 }
 
 int main(void) {
@@ -116,6 +184,8 @@ int main(void) {
                 cmocka_unit_test(test_every_prepare_quorum_meets_every_accept_quorum),
                 cmocka_unit_test(test_hash_tells_different_voter_sets_apart),
                 cmocka_unit_test(test_invalid_configs_are_refused),
+                cmocka_unit_test(test_members_include_voters_and_hand_out_ids_above_them),
+                cmocka_unit_test(test_hash_covers_every_field),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
