@@ -114,3 +114,53 @@ int ctl_log_unit_error(const sd_bus_error *error, int r, const char *action, con
 
         return ctl_log_bus_error(error, r, action, NULL);
 }
+
+/* What each membership error means, for when pesd sent no message. */
+static const struct {
+        const char *name;
+        const char *meaning;
+} membership_errors[] = {
+        { PES_ERROR_NO_SUCH_HOST, "no such host in this cluster" },
+        { PES_ERROR_BUSY, "a membership change is in flight already; 'pesctl voters' shows it" },
+        { PES_ERROR_ALREADY_MEMBER, "this host is a member of a cluster with other hosts already" },
+        { PES_ERROR_ALREADY_VOTER, "it is a voter already" },
+        { PES_ERROR_NOT_VOTER, "it is not a voter" },
+        { PES_ERROR_NOT_ALLOWED, "not allowed now" },
+        { PES_ERROR_SUPERSEDED, "another host changed the voter configuration first; 'pesctl voters' shows it" },
+        { PES_ERROR_NO_QUORUM, "no quorum of the voters answered; 'pesctl voters resume' continues the change" },
+        { PES_ERROR_UNREACHABLE, "the member named did not answer" },
+        { PES_ERROR_KEY_REJECTED, "the member refused this host's cluster key" },
+        { PES_ERROR_STOPPING, "pesd is shutting down" },
+};
+
+int ctl_log_membership_error(const sd_bus_error *error, int r, const char *action, usec_t timeout) {
+        assert(action);
+
+        if (r == -ETIMEDOUT) {
+                char buf[FORMAT_TIMESPAN_MAX];
+
+                log_error("Cannot %s: pesd did not answer within %s; the change may go on, 'pesctl voters' and "
+                          "'pesctl nodes' show where it is.", action, format_timespan(buf, sizeof(buf), timeout));
+                return PESCTL_EXIT_FAILURE;
+        }
+        if (r == -ECONNRESET) {
+                log_error("Cannot %s: pesd left the bus before the change was complete; 'pesctl voters' shows "
+                          "where it is, 'pesctl voters resume' or 'rollback' drives it on.", action);
+                return PESCTL_EXIT_FAILURE;
+        }
+
+        if (sd_bus_error_has_name(error, SD_BUS_ERROR_INVALID_ARGS)) {
+                log_error("Cannot %s: %s", action, error->message && error->message[0] ? error->message
+                                                                                        : "pesd refused the arguments");
+                return PESCTL_EXIT_USAGE;
+        }
+
+        for (size_t i = 0; i < ELEMENTSOF(membership_errors); i++)
+                if (sd_bus_error_has_name(error, membership_errors[i].name)) {
+                        log_error("Cannot %s: %s", action,
+                                  error->message && error->message[0] ? error->message : membership_errors[i].meaning);
+                        return PESCTL_EXIT_FAILURE;
+                }
+
+        return ctl_log_bus_error(error, r, action, NULL);
+}

@@ -4,6 +4,8 @@
 
 #include <systemd/sd-bus.h>
 
+#include "basic/time-util.h"
+
 /* Exit statuses of pesctl, as documented in its --help. */
 enum {
         PESCTL_EXIT_SUCCESS = 0,
@@ -41,3 +43,14 @@ int ctl_log_bus_error(const sd_bus_error *error, int r, const char *action, cons
  * bus itself go to ctl_log_bus_error().
  */
 int ctl_log_unit_error(const sd_bus_error *error, int r, const char *action, const char *unit);
+
+/*
+ * Like ctl_log_unit_error(), for the membership calls (Join, Leave, AddVoter,
+ * RemoveVoter, ResumeVoterChange, RollbackVoterChange). action is what failed
+ * ("add h4 as a voter", "join the cluster at 10.0.0.1:7480"). pesd's errors
+ * become "Cannot ACTION: REASON", exit status 1, InvalidArgs exits with
+ * PESCTL_EXIT_USAGE; -ETIMEDOUT (pesctl gave up waiting) and -ECONNRESET (pesd
+ * left the bus before answering) say that the change may go on or stand half
+ * done, and how to see it. Errors of the bus itself go to ctl_log_bus_error().
+ */
+int ctl_log_membership_error(const sd_bus_error *error, int r, const char *action, usec_t timeout);

@@ -86,13 +86,24 @@ int ctl_names_table(const PesName *names, size_t n, Table **ret) {
         return 0;
 }
 
+/* Writes s with control characters as "\\xNN" (as table cells show them): names,
+ * reasons and journal messages come from elsewhere and must not move the cursor. */
+static void put_escaped(FILE *f, const char *s) {
+        for (; *s; s++)
+                if ((unsigned char) *s < 0x20 || *s == 0x7f)
+                        fprintf(f, "\\x%02x", (unsigned) (unsigned char) *s);
+                else
+                        fputc(*s, f);
+}
+
 static const TableColumn nodes_columns[] = {
-        { "NODE", "node", false, false },
+        { "NAME", "node", false, false },
         { "ID", "id", true, false },
-        { "ADDRESS", "address", false, false },
         { "ROLE", "role", false, false },
         { "STATE", "state", false, false },
         { "LAST-CONTACT", "last_contact_usec", false, false },
+        { "EPOCH", "epoch", true, false },
+        { "ADDRESS", "address", false, false },
 };
 
 static int add_contact_cell(Table *t, const PesNode *e) {
@@ -113,6 +124,32 @@ static int add_contact_cell(Table *t, const PesNode *e) {
         return table_add_cell(t, buf, j);
 }
 
+/* The epoch of a member's last message; "-" and null before it sent one. */
+static int add_epoch_cell(Table *t, uint64_t epoch) {
+        if (epoch == 0)
+                return table_add_cell(t, "-", NULL);
+        return table_add_uint64(t, epoch);
+}
+
+static int add_node_row(Table *t, const PesNode *e) {
+        int r;
+
+        r = table_add_string(t, e->name);
+        if (r >= 0)
+                r = table_add_uint64(t, e->id);
+        if (r >= 0)
+                r = table_add_string(t, e->role);
+        if (r >= 0)
+                r = table_add_string(t, e->state);
+        if (r >= 0)
+                r = add_contact_cell(t, e);
+        if (r >= 0)
+                r = add_epoch_cell(t, e->epoch);
+        if (r >= 0)
+                r = table_add_string(t, e->address);
+        return r;
+}
+
 int ctl_nodes_table(const PesNode *nodes, size_t n, Table **ret) {
         _cleanup_(table_freep) Table *t = NULL;
         int r;
@@ -125,25 +162,84 @@ int ctl_nodes_table(const PesNode *nodes, size_t n, Table **ret) {
                 return -ENOMEM;
 
         for (size_t i = 0; i < n; i++) {
-                const PesNode *e = &nodes[i];
-
-                r = table_add_string(t, e->name);
-                if (r >= 0)
-                        r = table_add_uint64(t, e->id);
-                if (r >= 0)
-                        r = table_add_string(t, e->address);
-                if (r >= 0)
-                        r = table_add_string(t, e->role);
-                if (r >= 0)
-                        r = table_add_string(t, e->state);
-                if (r >= 0)
-                        r = add_contact_cell(t, e);
+                r = add_node_row(t, &nodes[i]);
                 if (r < 0)
                         return r;
         }
 
         *ret = TAKE_PTR(t);
         return 0;
+}
+
+int ctl_voters_table(const PesNode *nodes, size_t n, Table **ret) {
+        _cleanup_(table_freep) Table *t = NULL;
+        int r;
+
+        assert(nodes || n == 0);
+        assert(ret);
+
+        t = table_new(nodes_columns, ELEMENTSOF(nodes_columns));
+        if (!t)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < n; i++) {
+                if (!pes_role_is_voter(nodes[i].role))
+                        continue;
+                r = add_node_row(t, &nodes[i]);
+                if (r < 0)
+                        return r;
+        }
+
+        *ret = TAKE_PTR(t);
+        return 0;
+}
+
+int ctl_voters_head_format(const PesManager *m, char **ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
+
+        assert(m);
+        assert(ret);
+
+        f = open_memstream(&buf, &size);
+        if (!f)
+                return -ENOMEM;
+        fprintf(f, " Epoch: %" PRIu64 "\n Phase: ", m->config_epoch);
+        put_escaped(f, m->config_phase ?: "unknown");
+        fputs("\nChange: ", f);
+        if (m->voter_change && m->voter_change[0]) {
+                put_escaped(f, m->voter_change);
+                if (!strstr(m->voter_change, "driven by this host"))
+                        fputs("\n        (if the host driving it is gone: 'pesctl voters resume' finishes it,\n"
+                              "        'pesctl voters rollback' undoes it)", f);
+        } else
+                fputs("none", f);
+        fputc('\n', f);
+        if (fclose(f) != 0 || !buf)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
+        return 0;
+}
+
+json_t *ctl_voters_to_json(const PesManager *m, const Table *voters) {
+        _cleanup_(json_decrefp) json_t *rows = NULL;
+        json_t *epoch;
+
+        assert(m);
+        assert(voters);
+
+        rows = table_to_json(voters);
+        epoch = json_uint64(m->config_epoch);
+        if (!rows || !epoch) {
+                json_decref(epoch);
+                return NULL;
+        }
+        return json_pack("{s:o, s:s, s:s, s:o}",
+                         "epoch", epoch,
+                         "phase", m->config_phase ?: "",
+                         "change", m->voter_change ?: "",
+                         "voters", TAKE_PTR(rows));
 }
 
 int ctl_status_format(const CtlStatus *s, char **ret) {
@@ -327,16 +423,6 @@ int ctl_units_refusals_format(const PesUnit *units, size_t n, char **ret) {
                 return -ENOMEM;
         *ret = TAKE_PTR(buf);
         return 0;
-}
-
-/* Writes s with control characters as "\\xNN" (as table cells show them): names,
- * reasons and journal messages come from elsewhere and must not move the cursor. */
-static void put_escaped(FILE *f, const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        fprintf(f, "\\x%02x", (unsigned) (unsigned char) *s);
-                else
-                        fputc(*s, f);
 }
 
 /* "active (running)", "active", or "-" when systemd has not said. */

@@ -31,9 +31,22 @@ void ctl_status_summarize(const PesManager *m, const PesName *names, size_t n_na
  * lease (JSON keeps the number). */
 int ctl_names_table(const PesName *names, size_t n, Table **ret);
 
-/* "pesctl nodes": NODE ID ADDRESS ROLE STATE LAST-CONTACT ("1.5s ago", "never";
- * JSON last_contact_usec is null for never). */
+/* "pesctl nodes": NAME ID ROLE STATE LAST-CONTACT EPOCH ADDRESS ("1.5s ago",
+ * "never"; JSON last_contact_usec is null for never; an epoch or address not known
+ * yet shows "-", its JSON is null or ""). The JSON key of NAME is "node". */
 int ctl_nodes_table(const PesNode *nodes, size_t n, Table **ret);
+
+/* "pesctl voters": the same columns, the voters only (a role starting with "voter"). */
+int ctl_voters_table(const PesNode *nodes, size_t n, Table **ret);
+
+/*
+ * The lines above the voters: " Epoch: N", " Phase: P", "Change: C" ("none"; a
+ * change not driven by this host adds how to resume or roll it back).
+ */
+int ctl_voters_head_format(const PesManager *m, char **ret);
+
+/* {"epoch": N, "phase": P, "change": C ("" for none), "voters": [rows of voters]}. */
+json_t *ctl_voters_to_json(const PesManager *m, const Table *voters);
 
 /* Text and JSON of "pesctl status". */
 int ctl_status_format(const CtlStatus *s, char **ret);

@@ -58,6 +58,13 @@ static int show(const CtlArgs *args, const char *text, const json_t *json) {
         return PESCTL_EXIT_SUCCESS;
 }
 
+int ctl_show(const CtlArgs *args, const char *text, const json_t *json) {
+        assert(args);
+        assert(args->json == JSON_MODE_OFF ? !!text : !!json);
+
+        return show(args, text, json);
+}
+
 /* Shows a table as text (with a "N things listed." footer under a legend, and notes
  * between the two) or JSON. */
 static int show_table(const CtlArgs *args, const Table *t, const char *what, const char *notes) {

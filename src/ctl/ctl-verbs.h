@@ -2,6 +2,7 @@
 /* pesctl's verbs (status, list, lookup, nodes, units, holds, supervise, unsupervise, move, acquire, release, keygen) over pesd's D-Bus API. */
 #pragma once
 
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "basic/time-util.h"
@@ -41,6 +42,10 @@ typedef struct CtlArgs {
 
 /* The most journal entries "pesctl status NAME" shows. */
 #define CTL_HISTORY_MAX 10
+
+/* Prints text, or json with --json, through the pager unless --no-pager. Returns
+ * an exit status. */
+int ctl_show(const CtlArgs *args, const char *text, const json_t *json);
 
 /* The default path of "pesctl keygen". */
 #define CTL_DEFAULT_KEY_PATH PES_SYSCONFDIR "/cluster.key"

@@ -62,6 +62,9 @@ void pes_manager_done(PesManager *m) {
                 return;
         free(m->node_name);
         free(m->version);
+        free(m->cluster_name);
+        free(m->config_phase);
+        free(m->voter_change);
         *m = (PesManager) {};
 }
 
@@ -143,6 +146,12 @@ int pes_get_manager(sd_bus *bus, PesManager *ret, sd_bus_error *error) {
                         target = &m.node_name;
                 else if (strcmp(key, "Version") == 0)
                         target = &m.version;
+                else if (strcmp(key, "ClusterName") == 0)
+                        target = &m.cluster_name;
+                else if (strcmp(key, "ConfigPhase") == 0)
+                        target = &m.config_phase;
+                else if (strcmp(key, "VoterChange") == 0)
+                        target = &m.voter_change;
 
                 if (target) {
                         r = sd_bus_message_read(reply, "v", "s", &s);
@@ -157,6 +166,10 @@ int pes_get_manager(sd_bus *bus, PesManager *ret, sd_bus_error *error) {
                         if (r < 0)
                                 return r;
                         m.quorate = b;
+                } else if (strcmp(key, "ConfigEpoch") == 0) {
+                        r = sd_bus_message_read(reply, "v", "t", &m.config_epoch);
+                        if (r < 0)
+                                return r;
                 } else {
                         /* Properties added after this client was written are skipped. */
                         r = sd_bus_message_skip(reply, "v");
@@ -274,16 +287,16 @@ int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *erro
         if (r < 0)
                 return r;
 
-        r = sd_bus_message_enter_container(reply, 'a', "(sqssst)");
+        r = sd_bus_message_enter_container(reply, 'a', "(sqssstt)");
         if (r < 0)
                 return r;
         for (;;) {
                 const char *name, *address, *role, *state;
-                uint64_t since;
+                uint64_t since, epoch;
                 uint16_t id;
                 PesNode *a;
 
-                r = sd_bus_message_read(reply, "(sqssst)", &name, &id, &address, &role, &state, &since);
+                r = sd_bus_message_read(reply, "(sqssstt)", &name, &id, &address, &role, &state, &since, &epoch);
                 if (r < 0)
                         goto fail;
                 if (r == 0)
@@ -295,7 +308,7 @@ int pes_list_nodes(sd_bus *bus, PesNode **ret, size_t *ret_n, sd_bus_error *erro
                         goto fail;
                 }
                 nodes = a;
-                nodes[n] = (PesNode) { .id = id, .since_contact = since };
+                nodes[n] = (PesNode) { .id = id, .since_contact = since, .epoch = epoch };
                 nodes[n].name = strdup(name);
                 if (!nodes[n].name) {
                         r = -ENOMEM;
@@ -469,4 +482,185 @@ int pes_move(sd_bus *bus, const char *unit, const char *host, usec_t timeout, sd
         assert(host);
 
         return call(bus, "Move", timeout, error, NULL, "ss", unit, host);
+}
+
+bool pes_address_is_valid(const char *s) {
+        const char *colon;
+        unsigned long port;
+        char *end;
+
+        if (!pes_name_is_valid(s) || strlen(s) > 300)
+                return false;
+        colon = strrchr(s, ':');
+        if (!colon || colon == s)
+                return false;
+        /* An IPv6 literal is bracketed; anything else has one colon only. */
+        if (s[0] == '[' ? colon[-1] != ']' || colon - s < 3 : memchr(s, ':', (size_t) (colon - s)) != NULL)
+                return false;
+        if (colon[1] < '0' || colon[1] > '9')
+                return false;
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        return errno == 0 && *end == 0 && port >= 1 && port <= 65535;
+}
+
+bool pes_role_is_voter(const char *role) {
+        return role && strncmp(role, "voter", 5) == 0 && (role[5] == 0 || role[5] == ' ');
+}
+
+/* A membership call in flight: its reply, once there. */
+typedef struct LongCall {
+        sd_bus_message *reply;
+        PesProgressFunc progress;
+        void *userdata;
+} LongCall;
+
+static int on_long_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        LongCall *c = userdata;
+
+        c->reply = sd_bus_message_ref(m);
+        return 0;
+}
+
+/* PropertiesChanged of org.pes1.Manager: tells progress a new VoterChange. */
+static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        LongCall *c = userdata;
+        const char *interface, *key, *value;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &interface);
+        if (r < 0 || strcmp(interface, PES_BUS_INTERFACE) != 0)
+                return 0;
+        r = sd_bus_message_enter_container(m, 'a', "{sv}");
+        if (r < 0)
+                return 0;
+        while (sd_bus_message_enter_container(m, 'e', "sv") > 0) {
+                if (sd_bus_message_read(m, "s", &key) < 0)
+                        return 0;
+                if (strcmp(key, "VoterChange") == 0) {
+                        if (sd_bus_message_read(m, "v", "s", &value) < 0)
+                                return 0;
+                        c->progress(value, c->userdata);
+                } else if (sd_bus_message_skip(m, "v") < 0)
+                        return 0;
+                if (sd_bus_message_exit_container(m) < 0)
+                        return 0;
+        }
+        return 0;
+}
+
+/*
+ * Calls member and waits for its reply, handing each change of VoterChange to
+ * progress meanwhile. Returns 0 with *ret_reply set, or -errno with error set.
+ */
+static int long_call(sd_bus *bus, const char *member, usec_t timeout, PesProgressFunc progress, void *userdata,
+                     sd_bus_error *error, sd_bus_message **ret_reply, const char *types, ...) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *pending = NULL;
+        LongCall c = { .progress = progress, .userdata = userdata };
+        usec_t start = now(CLOCK_MONOTONIC);
+        va_list ap;
+        int r;
+
+        r = sd_bus_message_new_method_call(bus, &m, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, member);
+        if (r < 0)
+                return r;
+        if (types) {
+                va_start(ap, types);
+                r = sd_bus_message_appendv(m, types, ap);
+                va_end(ap);
+                if (r < 0)
+                        return r;
+        }
+
+        /* The match first, so that no change between the call and its reply is missed. */
+        if (progress) {
+                r = sd_bus_match_signal(bus, &match, PES_BUS_NAME, PES_BUS_PATH, "org.freedesktop.DBus.Properties",
+                                        "PropertiesChanged", on_properties_changed, &c);
+                if (r < 0)
+                        return r;
+        }
+        r = sd_bus_call_async(bus, &pending, m, on_long_reply, &c, timeout);
+        if (r < 0)
+                return r;
+
+        while (!c.reply) {
+                r = sd_bus_process(bus, NULL);
+                if (r < 0)
+                        goto fail;
+                if (r > 0)
+                        continue;
+                r = sd_bus_wait(bus, UINT64_MAX);
+                if (r < 0 && r != -EINTR)
+                        goto fail;
+        }
+
+        if (sd_bus_message_is_method_error(c.reply, NULL)) {
+                r = sd_bus_error_copy(error, sd_bus_message_get_error(c.reply));
+                sd_bus_message_unref(c.reply);
+                /* NoReply is both sd-bus's own timeout and the bus telling that pesd
+                 * left without answering: only the clock tells them apart. */
+                if (sd_bus_error_has_name(error, SD_BUS_ERROR_NO_REPLY))
+                        return timeout > 0 && now(CLOCK_MONOTONIC) - start >= timeout ? -ETIMEDOUT : -ECONNRESET;
+                return r < 0 ? r : -EIO;
+        }
+        *ret_reply = c.reply;
+        return 0;
+
+fail:
+        sd_bus_message_unref(c.reply);
+        return sd_bus_error_set_errno(error, r);
+}
+
+int pes_join(sd_bus *bus, const char *address, usec_t timeout, PesProgressFunc progress, void *userdata,
+             uint16_t *ret_id, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+        int r;
+
+        assert(bus);
+        assert(address);
+        assert(ret_id);
+
+        r = long_call(bus, "Join", timeout, progress, userdata, error, &reply, "s", address);
+        if (r < 0)
+                return r;
+        return sd_bus_message_read(reply, "q", ret_id) < 0 ? -EBADMSG : 0;
+}
+
+static int long_call_host(sd_bus *bus, const char *member, const char *host, usec_t timeout,
+                          PesProgressFunc progress, void *userdata, sd_bus_error *error) {
+        _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
+
+        assert(bus);
+
+        if (host)
+                return long_call(bus, member, timeout, progress, userdata, error, &reply, "s", host);
+        return long_call(bus, member, timeout, progress, userdata, error, &reply, NULL);
+}
+
+int pes_leave(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+              sd_bus_error *error) {
+        return long_call_host(bus, "Leave", host ?: "", timeout, progress, userdata, error);
+}
+
+int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+                  sd_bus_error *error) {
+        assert(host);
+        return long_call_host(bus, "AddVoter", host, timeout, progress, userdata, error);
+}
+
+int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+                     sd_bus_error *error) {
+        assert(host);
+        return long_call_host(bus, "RemoveVoter", host, timeout, progress, userdata, error);
+}
+
+int pes_resume_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
+                            sd_bus_error *error) {
+        return long_call_host(bus, "ResumeVoterChange", NULL, timeout, progress, userdata, error);
+}
+
+int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
+                              sd_bus_error *error) {
+        return long_call_host(bus, "RollbackVoterChange", NULL, timeout, progress, userdata, error);
 }

@@ -26,6 +26,12 @@
 #define PES_ERROR_NOT_OWNER "org.pes1.Error.NotOwner"
 #define PES_ERROR_BUSY "org.pes1.Error.Busy"
 #define PES_ERROR_MOVE_FAILED "org.pes1.Error.MoveFailed"
+#define PES_ERROR_ALREADY_MEMBER "org.pes1.Error.AlreadyMember"
+#define PES_ERROR_ALREADY_VOTER "org.pes1.Error.AlreadyVoter"
+#define PES_ERROR_NOT_VOTER "org.pes1.Error.NotVoter"
+#define PES_ERROR_NOT_ALLOWED "org.pes1.Error.NotAllowed"
+#define PES_ERROR_SUPERSEDED "org.pes1.Error.Superseded"
+#define PES_ERROR_KEY_REJECTED "org.pes1.Error.KeyRejected"
 
 /* Lookup flags (dbus/org.pes1.Manager.xml): without flags, a majority read. */
 #define PES_LOOKUP_LOCAL UINT64_C(1)
@@ -47,10 +53,11 @@ typedef struct PesName {
 typedef struct PesNode {
         char *name;
         uint16_t id;
-        char *address;
-        char *role;  /* voter, candidate */
+        char *address; /* HOST:PORT, or "" while unknown */
+        char *role;  /* voter, candidate, "voter (joining)", "voter (leaving)" */
         char *state; /* self, alive, dead, unknown */
         usec_t since_contact; /* USEC_INFINITY: never */
+        uint64_t epoch; /* the configuration epoch of its last message; 0: none yet */
 } PesNode;
 
 /* One row of ListUnits: a unit supervised on this host. */
@@ -65,11 +72,16 @@ typedef struct PesUnit {
         uint64_t token; /* 0 unless held here */
 } PesUnit;
 
-/* The properties of org.pes1.Manager. */
+/* The properties of org.pes1.Manager. Those a pesd older than the membership
+ * API lacks stay NULL (strings) or 0. */
 typedef struct PesManager {
         char *node_name;
         char *version;
         bool quorate;
+        char *cluster_name;
+        uint64_t config_epoch;
+        char *config_phase;  /* stable, accept-widened */
+        char *voter_change;  /* "" when no voter change is in flight */
 } PesManager;
 
 void pes_name_done(PesName *n);
@@ -107,6 +119,36 @@ int pes_supervise(sd_bus *bus, const char *unit, char *const *settings, bool dis
                   sd_bus_error *error);
 int pes_holds(sd_bus *bus, const char *name, usec_t timeout, bool *ret, sd_bus_error *error);
 int pes_move(sd_bus *bus, const char *unit, const char *host, usec_t timeout, sd_bus_error *error);
+
+/*
+ * True if s is HOST:PORT as Join takes it: a host name or IP literal (an IPv6
+ * one in brackets) and a port 1–65535; the same rule as pesd's.
+ */
+bool pes_address_is_valid(const char *s);
+
+/* Whether a ListNodes role is one of a voter ("voter", "voter (joining)", …). */
+bool pes_role_is_voter(const char *role);
+
+/*
+ * The membership calls, answered once the change is complete (a voter change
+ * takes two steps of at least T_max·(1+ρ) each). While one waits, progress is
+ * called with each new value of the VoterChange property ("" too), if not NULL.
+ * They take the caller's timeout. Join returns the id this host got.
+ */
+typedef void (*PesProgressFunc)(const char *voter_change, void *userdata);
+
+int pes_join(sd_bus *bus, const char *address, usec_t timeout, PesProgressFunc progress, void *userdata,
+             uint16_t *ret_id, sd_bus_error *error);
+int pes_leave(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+              sd_bus_error *error);
+int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+                  sd_bus_error *error);
+int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
+                     sd_bus_error *error);
+int pes_resume_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
+                            sd_bus_error *error);
+int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
+                              sd_bus_error *error);
 
 /* Creates the Acquire call for name, for sending with a timeout of the caller's choice
  * (Acquire waits while another holder has the name). */

@@ -12,6 +12,7 @@
 #include "basic/macro.h"
 #include "config.h"
 #include "ctl/bus-util.h"
+#include "ctl/ctl-membership.h"
 #include "ctl/ctl-verbs.h"
 #include "ctl/verbs.h"
 
@@ -39,7 +40,8 @@ static int help(void) {
                "  list                      List the names this node knows\n"
                "  lookup NAME               Show the owner of NAME (a majority read; --local\n"
                "                            for this node's own view)\n"
-               "  nodes                     List the nodes of the cluster\n"
+               "  nodes                     List the members of the cluster: role, liveness,\n"
+               "                            last contact, configuration epoch\n"
                "  units                     List the units supervised on this host\n"
                "  holds NAME                Exit 0 if this host holds NAME now, 1 if not or on any\n"
                "                            error, within a second (the ExecCondition= of\n"
@@ -55,6 +57,18 @@ static int help(void) {
                "                            until interrupted. If NAME is lost, CMD is stopped\n"
                "                            (SIGTERM, SIGKILL 5s later) and pesctl exits with 3.\n"
                "  release NAME              Release NAME held by this node for a bus client\n"
+               "  join HOST:PORT            Make this host, alone so far, a candidate of the\n"
+               "                            cluster of the member at HOST:PORT (same cluster key)\n"
+               "  leave [HOST]              Hand off or release every unit this host holds, then\n"
+               "                            leave the cluster; with HOST, remove that dead host\n"
+               "  voters                    Show the voter configuration: epoch, phase, the change\n"
+               "                            in flight, the voters\n"
+               "  voters add HOST           Make HOST, a member, a voter (two steps, each at least\n"
+               "                            the longest lease; progress is shown)\n"
+               "  voters remove HOST        Make HOST, a voter (dead or alive), a candidate\n"
+               "  voters resume             Drive the voter change in flight to its end (after the\n"
+               "                            host driving it crashed)\n"
+               "  voters rollback           Undo the voter change in flight (during its first step)\n"
                "  keygen [PATH]             Write a new cluster key (default %s);\n"
                "                            an existing file is never overwritten\n"
                "  help                      Show this help\n"
@@ -93,8 +107,9 @@ static int help(void) {
                "                            start at boot is refused otherwise)\n"
                "\n"
                "pesctl talks to pesd on the system bus ($DBUS_SYSTEM_BUS_ADDRESS if set).\n"
-               "Reading is open to every user; acquire, release, supervise, unsupervise and\n"
-               "move need root.\n"
+               "Reading is open to every user; acquire, release, supervise, unsupervise, move,\n"
+               "join, leave and the voter changes need root. join, leave and the voter changes\n"
+               "return once the change is complete.\n"
                "\n"
                "Exit status:\n"
                "  0  success (acquire with CMD: CMD's own status; 128+N if signal N killed it;\n"
@@ -133,6 +148,9 @@ static const Verb verbs[] = {
         { "move", 3, 3, verb_move },
         { "acquire", 2, VERB_ANY, verb_acquire },
         { "release", 2, 2, verb_release },
+        { "join", 2, 2, verb_join },
+        { "leave", 1, 2, verb_leave },
+        { "voters", 1, 3, verb_voters },
         { "keygen", 1, 2, verb_keygen },
         { "help", 1, 1, verb_help },
         { "version", 1, 1, verb_version },

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Tests of the pesctl binary against a fake org.pes1 service on a private dbus-daemon: output, errors, exit statuses, acquire, units. */
+/* Tests of the pesctl binary against a fake org.pes1 service on a private dbus-daemon: output, errors, exit statuses, acquire, units, membership. */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -60,6 +60,17 @@ typedef struct Fake {
         unsigned unsupervises;
         unsigned moves;
         char moved_to[256];
+
+        unsigned joins, leaves, voter_calls;
+        char left[256];        /* the host of the last Leave */
+        char voter_call[300];  /* the last voter change: "AddVoter delta", "ResumeVoterChange" */
+        char cluster_name[64];
+        uint64_t config_epoch;
+        char config_phase[32];
+        char voter_change[256];
+        sd_bus_message *voter_pending; /* an AddVoter answered once its steps are through */
+        sd_event_source *voter_timer;
+        unsigned voter_step;
 } Fake;
 
 static Fake fake;
@@ -106,10 +117,14 @@ static int method_list_nodes(sd_bus_message *m, void *userdata, sd_bus_error *er
         r = sd_bus_message_new_method_return(m, &reply);
         if (r < 0)
                 return r;
-        r = sd_bus_message_append(reply, "a(sqssst)", 3,
-                                  "alpha", (uint16_t) 1, "10.0.0.1:7400", "voter", "self", UINT64_C(0),
+        r = sd_bus_message_append(reply, "a(sqssstt)", 5,
+                                  "alpha", (uint16_t) 1, "10.0.0.1:7400", "voter", "self", UINT64_C(0), UINT64_C(7),
                                   "beta", (uint16_t) 2, "10.0.0.2:7400", "voter", "alive", 250 * USEC_PER_MSEC,
-                                  "gamma", (uint16_t) 3, "10.0.0.3:7400", "voter", "dead", USEC_INFINITY);
+                                  UINT64_C(7),
+                                  "gamma", (uint16_t) 3, "10.0.0.3:7400", "voter", "dead", USEC_INFINITY, UINT64_C(0),
+                                  "delta", (uint16_t) 4, "10.0.0.4:7400", "voter (joining)", "alive",
+                                  1500 * USEC_PER_MSEC, UINT64_C(6),
+                                  "eta", (uint16_t) 6, "", "candidate", "unknown", USEC_INFINITY, UINT64_C(0));
         if (r < 0)
                 return r;
         return sd_bus_send(NULL, reply, NULL);
@@ -293,11 +308,130 @@ static int method_move(sd_bus_message *m, void *userdata, sd_bus_error *error) {
 
 static int property_get(sd_bus *bus, const char *path, const char *interface, const char *property,
                         sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+
         if (strcmp(property, "NodeName") == 0)
                 return sd_bus_message_append(reply, "s", "alpha");
         if (strcmp(property, "Version") == 0)
                 return sd_bus_message_append(reply, "s", "0.1.0-fake");
+        if (strcmp(property, "ClusterName") == 0)
+                return sd_bus_message_append(reply, "s", f->cluster_name);
+        if (strcmp(property, "ConfigEpoch") == 0)
+                return sd_bus_message_append(reply, "t", f->config_epoch);
+        if (strcmp(property, "ConfigPhase") == 0)
+                return sd_bus_message_append(reply, "s", f->config_phase);
+        if (strcmp(property, "VoterChange") == 0)
+                return sd_bus_message_append(reply, "s", f->voter_change);
         return sd_bus_message_append(reply, "b", 1);
+}
+
+static int method_join(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *address;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &address);
+        if (r < 0)
+                return r;
+        f->joins++;
+        if (strcmp(address, "10.0.0.8:7480") == 0)
+                return sd_bus_error_setf(error, "org.pes1.Error.KeyRejected",
+                                         "The member at %s refused this host's cluster key (KeyFile=).", address);
+        if (strcmp(address, "10.0.0.7:7480") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.AlreadyMember", NULL);
+        snprintf(f->cluster_name, sizeof(f->cluster_name), "prod");
+        return sd_bus_reply_method_return(m, "q", (uint16_t) 9);
+}
+
+static int method_leave(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        Fake *f = userdata;
+        const char *host;
+        int r;
+
+        r = sd_bus_message_read(m, "s", &host);
+        if (r < 0)
+                return r;
+        f->leaves++;
+        snprintf(f->left, sizeof(f->left), "%s", host);
+        if (strcmp(host, "beta") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.Busy", "beta is alive: run pesctl leave on it.");
+        if (strcmp(host, "alpha") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.NotAllowed",
+                                        "alpha is a voter: remove it as a voter first (pesctl voters remove alpha).");
+        if (strcmp(host, "omega") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.NoSuchHost", "No host 'omega' in this cluster.");
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int emit_voter_change(Fake *f, const char *value) {
+        snprintf(f->voter_change, sizeof(f->voter_change), "%s", value);
+        return sd_bus_emit_properties_changed(f->bus, "/org/pes1", "org.pes1.Manager", "VoterChange", NULL);
+}
+
+/* The steps of adding delta, one every few milliseconds, then the answer. */
+static int on_voter_step(sd_event_source *s, uint64_t usec, void *userdata) {
+        static const char *const steps[] = {
+                "adding delta (starting; driven by this host)",
+                "adding delta (step 1 of 2, rescan pending; driven by this host)",
+                "adding delta (step 1 of 2, rescan pending; driven by this host)",
+                "adding delta (step 1 of 2, rescanned; step 2 pending; driven by this host)",
+                "adding delta (step 2 of 2, rescan pending; driven by this host)",
+                "",
+        };
+        Fake *f = userdata;
+
+        if (f->voter_step < ELEMENTSOF(steps)) {
+                f->config_epoch += f->voter_step > 0 && f->voter_step != 2;
+                assert_true(emit_voter_change(f, steps[f->voter_step++]) >= 0);
+                return sd_event_source_set_time_relative(s, 5 * USEC_PER_MSEC) >= 0 &&
+                                       sd_event_source_set_enabled(s, SD_EVENT_ONESHOT) >= 0
+                               ? 0
+                               : -EIO;
+        }
+        assert_true(sd_bus_reply_method_return(f->voter_pending, NULL) >= 0);
+        f->voter_pending = sd_bus_message_unref(f->voter_pending);
+        return 0;
+}
+
+static int voter_method(sd_bus_message *m, Fake *f, sd_bus_error *error) {
+        const char *member = sd_bus_message_get_member(m), *host = "";
+        int r;
+
+        if (strcmp(member, "AddVoter") == 0 || strcmp(member, "RemoveVoter") == 0) {
+                r = sd_bus_message_read(m, "s", &host);
+                if (r < 0)
+                        return r;
+        }
+        f->voter_calls++;
+        snprintf(f->voter_call, sizeof(f->voter_call), "%s%s%s", member, host[0] ? " " : "", host);
+
+        if (strcmp(host, "forbidden") == 0)
+                return sd_bus_error_set(error, SD_BUS_ERROR_ACCESS_DENIED, "Only root may call AddVoter.");
+        if (strcmp(host, "omega") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.NoSuchHost", "No host 'omega' in this cluster.");
+        if (strcmp(member, "AddVoter") == 0 && strcmp(host, "beta") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.AlreadyVoter", "beta is a voter already.");
+        if (strcmp(member, "AddVoter") == 0 && strcmp(host, "eta") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.Busy",
+                                        "A membership change is in flight already; 'pesctl voters' shows it.");
+        if (strcmp(member, "RemoveVoter") == 0 && strcmp(host, "eta") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.NotVoter", NULL);
+        if (strcmp(member, "ResumeVoterChange") == 0)
+                return sd_bus_error_set(error, "org.pes1.Error.NotAllowed", "No voter change is in flight.");
+
+        if (strcmp(member, "AddVoter") == 0 && strcmp(host, "delta") == 0) {
+                f->voter_pending = sd_bus_message_ref(m);
+                f->voter_step = 0;
+                r = sd_event_add_time_relative(f->event, &f->voter_timer, CLOCK_MONOTONIC, 5 * USEC_PER_MSEC, 1,
+                                               on_voter_step, f);
+                return r < 0 ? r : 1; /* answered once the steps are through */
+        }
+        f->config_epoch += 2;
+        return sd_bus_reply_method_return(m, NULL);
+}
+
+static int method_voter(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        return voter_method(m, userdata, error);
 }
 
 static const sd_bus_vtable fake_vtable[] = {
@@ -305,9 +439,13 @@ static const sd_bus_vtable fake_vtable[] = {
         SD_BUS_PROPERTY("NodeName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("Quorate", "b", property_get, 0, 0),
         SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
+        SD_BUS_PROPERTY("ClusterName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConfigEpoch", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("ConfigPhase", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("VoterChange", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_METHOD("Lookup", "st", "stst", method_lookup, 0),
         SD_BUS_METHOD("ListNames", "", "a(sststb)", method_list_names, 0),
-        SD_BUS_METHOD("ListNodes", "", "a(sqssst)", method_list_nodes, 0),
+        SD_BUS_METHOD("ListNodes", "", "a(sqssstt)", method_list_nodes, 0),
         SD_BUS_METHOD("Acquire", "s", "t", method_acquire, 0),
         SD_BUS_METHOD("Release", "s", "", method_release, 0),
         SD_BUS_METHOD("Holds", "s", "b", method_holds, 0),
@@ -315,6 +453,12 @@ static const sd_bus_vtable fake_vtable[] = {
         SD_BUS_METHOD("Supervise", "sasb", "", method_supervise, 0),
         SD_BUS_METHOD("Unsupervise", "s", "", method_unsupervise, 0),
         SD_BUS_METHOD("Move", "ss", "", method_move, 0),
+        SD_BUS_METHOD("Join", "s", "q", method_join, 0),
+        SD_BUS_METHOD("Leave", "s", "", method_leave, 0),
+        SD_BUS_METHOD("AddVoter", "s", "", method_voter, 0),
+        SD_BUS_METHOD("RemoveVoter", "s", "", method_voter, 0),
+        SD_BUS_METHOD("ResumeVoterChange", "", "", method_voter, 0),
+        SD_BUS_METHOD("RollbackVoterChange", "", "", method_voter, 0),
         SD_BUS_SIGNAL("OwnerChanged", "sst", 0),
         SD_BUS_SIGNAL("NodeChanged", "ss", 0),
         SD_BUS_VTABLE_END,
@@ -441,6 +585,8 @@ static int group_teardown(void **state) {
         char cmd[128];
 
         fake.unanswered = sd_bus_message_unref(fake.unanswered);
+        fake.voter_pending = sd_bus_message_unref(fake.voter_pending);
+        fake.voter_timer = sd_event_source_disable_unref(fake.voter_timer);
         sd_bus_flush_close_unref(fake.bus);
         sd_event_unref(fake.event);
         if (fake.daemon_pid > 0) {
@@ -459,6 +605,13 @@ static int reset_fake(void **state) {
         fake.unanswered = sd_bus_message_unref(fake.unanswered);
         fake.lookup_flags = UINT64_MAX;
         fake.held = false;
+        fake.joins = fake.leaves = fake.voter_calls = 0;
+        fake.left[0] = fake.voter_call[0] = fake.voter_change[0] = 0;
+        snprintf(fake.cluster_name, sizeof(fake.cluster_name), "solo");
+        snprintf(fake.config_phase, sizeof(fake.config_phase), "stable");
+        fake.config_epoch = 7;
+        fake.voter_pending = sd_bus_message_unref(fake.voter_pending);
+        fake.voter_timer = sd_event_source_disable_unref(fake.voter_timer);
         return 0;
 }
 
@@ -623,12 +776,32 @@ static void test_nodes_prints_every_node(void **state) {
         run_pesctl(&run, "nodes");
         assert_int_equal(run.status, 0);
         assert_string_equal(run.out,
-                            "NODE  ID ADDRESS       ROLE  STATE LAST-CONTACT\n"
-                            "alpha  1 10.0.0.1:7400 voter self  -\n"
-                            "beta   2 10.0.0.2:7400 voter alive 250ms ago\n"
-                            "gamma  3 10.0.0.3:7400 voter dead  never\n"
+                            "NAME  ID ROLE            STATE   LAST-CONTACT EPOCH ADDRESS\n"
+                            "alpha  1 voter           self    -                7 10.0.0.1:7400\n"
+                            "beta   2 voter           alive   250ms ago        7 10.0.0.2:7400\n"
+                            "gamma  3 voter           dead    never            - 10.0.0.3:7400\n"
+                            "delta  4 voter (joining) alive   1.5s ago         6 10.0.0.4:7400\n"
+                            "eta    6 candidate       unknown never            - -\n"
                             "\n"
-                            "3 nodes listed.\n");
+                            "5 nodes listed.\n");
+}
+
+static void test_nodes_json_has_role_contact_epoch_and_address(void **state) {
+        Run run;
+
+        run_pesctl(&run, "nodes", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "[{\"node\":\"alpha\",\"id\":1,\"role\":\"voter\",\"state\":\"self\",\"last_contact_usec\":0,"
+                            "\"epoch\":7,\"address\":\"10.0.0.1:7400\"},"
+                            "{\"node\":\"beta\",\"id\":2,\"role\":\"voter\",\"state\":\"alive\",\"last_contact_usec\":250000,"
+                            "\"epoch\":7,\"address\":\"10.0.0.2:7400\"},"
+                            "{\"node\":\"gamma\",\"id\":3,\"role\":\"voter\",\"state\":\"dead\",\"last_contact_usec\":null,"
+                            "\"epoch\":null,\"address\":\"10.0.0.3:7400\"},"
+                            "{\"node\":\"delta\",\"id\":4,\"role\":\"voter (joining)\",\"state\":\"alive\","
+                            "\"last_contact_usec\":1500000,\"epoch\":6,\"address\":\"10.0.0.4:7400\"},"
+                            "{\"node\":\"eta\",\"id\":6,\"role\":\"candidate\",\"state\":\"unknown\",\"last_contact_usec\":null,"
+                            "\"epoch\":null,\"address\":\"\"}]\n");
 }
 
 static void test_status_summarizes_this_node(void **state) {
@@ -641,13 +814,13 @@ static void test_status_summarizes_this_node(void **state) {
                             "Version: 0.1.0-fake\n"
                             "Quorate: yes\n"
                             "  Names: 1 held here, 2 known\n"
-                            "  Peers: 1/2 alive\n");
+                            "  Peers: 2/4 alive\n");
 
         run_pesctl(&run, "status", "--json=short");
         assert_int_equal(run.status, 0);
         assert_string_equal(run.out,
                             "{\"node_name\":\"alpha\",\"version\":\"0.1.0-fake\",\"quorate\":true,"
-                            "\"names_here\":1,\"names_total\":2,\"peers_alive\":1,\"peers_total\":2}\n");
+                            "\"names_here\":1,\"names_total\":2,\"peers_alive\":2,\"peers_total\":4}\n");
 }
 
 static void test_lookup_reads_a_majority_unless_local(void **state) {
@@ -1228,11 +1401,245 @@ static void test_keygen_writes_a_private_key_once(void **state) {
         assert_non_null(strstr(run.err, "already exists; refusing to overwrite"));
 }
 
+
+static void test_join_prints_the_cluster_and_the_id(void **state) {
+        Run run;
+
+        run_pesctl(&run, "join", "10.0.0.1:7480");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "Joined cluster prod as host 9.\n");
+        assert_string_equal(run.err, "");
+        assert_int_equal(fake.joins, 1);
+
+        run_pesctl(&run, "join", "[fd00::1]:7480", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "{\"cluster\":\"prod\",\"id\":9}\n");
+}
+
+static void test_join_refuses_a_malformed_address_without_asking_pesd(void **state) {
+        static const char *const bad[] = { "10.0.0.1", "10.0.0.1:", ":7480", "10.0.0.1:0", "10.0.0.1:65536",
+                                           "10.0.0.1:74a", "fd00::1:7480", "[fd00::1]", "a b:1", "a/b:1" };
+        Run run;
+
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                run_pesctl(&run, "join", bad[i]);
+                assert_int_equal(run.status, 2);
+                assert_non_null(strstr(run.err, "Invalid address"));
+        }
+        run_pesctl(&run, "join");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "join", "10.0.0.1:7480", "10.0.0.2:7480");
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.joins, 0);
+}
+
+static void test_join_says_why_it_was_refused(void **state) {
+        Run run;
+
+        run_pesctl(&run, "join", "10.0.0.8:7480");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err,
+                            "pesctl: Cannot join the cluster at 10.0.0.8:7480: The member at 10.0.0.8:7480 refused this "
+                            "host's cluster key (KeyFile=).\n");
+
+        /* Without a message from pesd, the error's meaning. */
+        run_pesctl(&run, "join", "10.0.0.7:7480");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err,
+                            "pesctl: Cannot join the cluster at 10.0.0.7:7480: this host is a member of a cluster with "
+                            "other hosts already\n");
+}
+
+static void test_leave_without_a_host_leaves_this_one(void **state) {
+        Run run;
+
+        run_pesctl(&run, "leave");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(fake.leaves, 1);
+        assert_string_equal(fake.left, "");
+        assert_string_equal(run.out, "This host left the cluster; 'pesctl join HOST:PORT' joins one again.\n");
+
+        run_pesctl(&run, "leave", "gamma");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(fake.left, "gamma");
+        assert_string_equal(run.out, "Removed gamma from the cluster.\n");
+}
+
+static void test_leave_says_why_it_was_refused(void **state) {
+        static const struct {
+                const char *host, *err;
+        } cases[] = {
+                { "beta", "pesctl: Cannot remove beta from the cluster: beta is alive: run pesctl leave on it.\n" },
+                { "alpha", "pesctl: Cannot remove alpha from the cluster: alpha is a voter: remove it as a voter first "
+                           "(pesctl voters remove alpha).\n" },
+                { "omega", "pesctl: Cannot remove omega from the cluster: No host 'omega' in this cluster.\n" },
+        };
+        Run run;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                run_pesctl(&run, "leave", cases[i].host);
+                assert_int_equal(run.status, 1);
+                assert_string_equal(run.err, cases[i].err);
+        }
+        run_pesctl(&run, "leave", "a/b");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "leave", "a", "b");
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.leaves, ELEMENTSOF(cases));
+}
+
+static void test_voters_shows_the_configuration_and_the_voters(void **state) {
+        Run run;
+
+        run_pesctl(&run, "voters");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            " Epoch: 7\n"
+                            " Phase: stable\n"
+                            "Change: none\n"
+                            "\n"
+                            "NAME  ID ROLE            STATE LAST-CONTACT EPOCH ADDRESS\n"
+                            "alpha  1 voter           self  -                7 10.0.0.1:7400\n"
+                            "beta   2 voter           alive 250ms ago        7 10.0.0.2:7400\n"
+                            "gamma  3 voter           dead  never            - 10.0.0.3:7400\n"
+                            "delta  4 voter (joining) alive 1.5s ago         6 10.0.0.4:7400\n"
+                            "\n"
+                            "4 voters listed.\n");
+
+        run_pesctl(&run, "voters", "--no-legend");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "alpha 1 voter           self  -         7 10.0.0.1:7400\n"
+                            "beta  2 voter           alive 250ms ago 7 10.0.0.2:7400\n"
+                            "gamma 3 voter           dead  never     - 10.0.0.3:7400\n"
+                            "delta 4 voter (joining) alive 1.5s ago  6 10.0.0.4:7400\n");
+}
+
+static void test_voters_shows_how_to_finish_a_change_driven_elsewhere(void **state) {
+        Run run;
+
+        snprintf(fake.config_phase, sizeof(fake.config_phase), "accept-widened");
+        snprintf(fake.voter_change, sizeof(fake.voter_change), "adding delta (step 1 of 2, rescan pending)");
+        run_pesctl(&run, "voters", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_non_null(strstr(run.out, "{\"epoch\":7,\"phase\":\"accept-widened\",\"change\":\"adding delta (step 1 of 2, "
+                                        "rescan pending)\",\"voters\":[{\"node\":\"alpha\",\"id\":1,"));
+        assert_null(strstr(run.out, "\"eta\""));
+
+        run_pesctl(&run, "voters");
+        assert_int_equal(run.status, 0);
+        assert_int_equal(strncmp(run.out,
+                                 " Epoch: 7\n"
+                                 " Phase: accept-widened\n"
+                                 "Change: adding delta (step 1 of 2, rescan pending)\n"
+                                 "        (if the host driving it is gone: 'pesctl voters resume' finishes it,\n"
+                                 "        'pesctl voters rollback' undoes it)\n"
+                                 "\n"
+                                 "NAME ",
+                                 strlen(" Epoch: 7\n Phase: accept-widened\nChange: adding delta (step 1 of 2, rescan "
+                                        "pending)\n        (if the host driving it is gone: 'pesctl voters resume' "
+                                        "finishes it,\n        'pesctl voters rollback' undoes it)\n\nNAME ")),
+                         0);
+
+        /* The host driving it says so, and no hint follows. */
+        snprintf(fake.voter_change, sizeof(fake.voter_change), "adding delta (step 1 of 2, rescan pending; driven by this host)");
+        run_pesctl(&run, "voters");
+        assert_non_null(strstr(run.out, "Change: adding delta (step 1 of 2, rescan pending; driven by this host)\n\nNAME "));
+}
+
+static void test_voters_add_shows_each_step_and_returns_when_complete(void **state) {
+        Run run;
+
+        run_pesctl(&run, "voters", "add", "delta");
+        assert_string_equal(run.err, "");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(fake.voter_call, "AddVoter delta");
+        assert_null(fake.voter_pending);
+        /* Each state once, without the "driven by this host" that goes without saying. */
+        assert_string_equal(run.out,
+                            "Voter change: adding delta (starting)\n"
+                            "Voter change: adding delta (step 1 of 2, rescan pending)\n"
+                            "Voter change: adding delta (step 1 of 2, rescanned; step 2 pending)\n"
+                            "Voter change: adding delta (step 2 of 2, rescan pending)\n"
+                            "Added delta as a voter; configuration epoch 11.\n");
+        assert_string_equal(run.err, "");
+
+        run_pesctl(&run, "voters", "add", "delta", "--json=short");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out, "");
+}
+
+static void test_voters_remove_resume_and_rollback_call_pesd(void **state) {
+        Run run;
+
+        run_pesctl(&run, "voters", "remove", "gamma");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(fake.voter_call, "RemoveVoter gamma");
+        assert_string_equal(run.out, "Removed gamma as a voter; configuration epoch 9.\n");
+
+        run_pesctl(&run, "voters", "rollback");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(fake.voter_call, "RollbackVoterChange");
+        assert_string_equal(run.out, "The voter change is rolled back; configuration epoch 11.\n");
+
+        run_pesctl(&run, "voters", "resume");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(fake.voter_call, "ResumeVoterChange");
+        assert_string_equal(run.err, "pesctl: Cannot resume the voter change: No voter change is in flight.\n");
+}
+
+static void test_voters_errors_say_what_went_wrong(void **state) {
+        static const struct {
+                const char *command, *host, *err;
+        } cases[] = {
+                { "add", "beta", "pesctl: Cannot add beta as a voter: beta is a voter already.\n" },
+                { "add", "omega", "pesctl: Cannot add omega as a voter: No host 'omega' in this cluster.\n" },
+                { "add", "eta",
+                  "pesctl: Cannot add eta as a voter: A membership change is in flight already; 'pesctl voters' "
+                  "shows it.\n" },
+                { "remove", "eta", "pesctl: Cannot remove eta as a voter: it is not a voter\n" },
+                { "add", "forbidden", "pesctl: Permission denied: cannot add forbidden as a voter (run as root).\n" },
+        };
+        Run run;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                run_pesctl(&run, "voters", cases[i].command, cases[i].host);
+                assert_int_equal(run.status, 1);
+                assert_string_equal(run.out, "");
+                assert_string_equal(run.err, cases[i].err);
+        }
+        assert_int_equal(fake.voter_calls, ELEMENTSOF(cases));
+}
+
+static void test_voters_wrong_usage_exits_2_without_asking_pesd(void **state) {
+        const char *const *const cases[] = {
+                (const char *const[]) { "voters", "add", NULL },
+                (const char *const[]) { "voters", "add", "a", "b", NULL },
+                (const char *const[]) { "voters", "add", "a/b", NULL },
+                (const char *const[]) { "voters", "remove", NULL },
+                (const char *const[]) { "voters", "resume", "now", NULL },
+                (const char *const[]) { "voters", "rollback", "x", NULL },
+                (const char *const[]) { "voters", "grow", NULL },
+                (const char *const[]) { "voters", "add", "a", "b", "c", NULL },
+        };
+        Run run;
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                run_pesctl_with(&run, NULL, NULL, cases[i]);
+                assert_int_equal(run.status, 2);
+                assert_string_equal(run.out, "");
+                assert_true(run.err_len > 0);
+        }
+        assert_int_equal(fake.voter_calls, 0);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_list_prints_a_table_with_legend, reset_fake),
                 cmocka_unit_test_setup(test_list_json_without_legend, reset_fake),
                 cmocka_unit_test_setup(test_nodes_prints_every_node, reset_fake),
+                cmocka_unit_test_setup(test_nodes_json_has_role_contact_epoch_and_address, reset_fake),
                 cmocka_unit_test_setup(test_status_summarizes_this_node, reset_fake),
                 cmocka_unit_test_setup(test_lookup_reads_a_majority_unless_local, reset_fake),
                 cmocka_unit_test_setup(test_lookup_of_an_unknown_name_exits_4, reset_fake),
@@ -1267,6 +1674,17 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_status_of_a_unit_shows_owner_and_this_host, reset_fake),
                 cmocka_unit_test_setup(test_status_of_a_unit_as_json, reset_fake),
                 cmocka_unit_test_setup(test_keygen_writes_a_private_key_once, reset_fake),
+                cmocka_unit_test_setup(test_join_prints_the_cluster_and_the_id, reset_fake),
+                cmocka_unit_test_setup(test_join_refuses_a_malformed_address_without_asking_pesd, reset_fake),
+                cmocka_unit_test_setup(test_join_says_why_it_was_refused, reset_fake),
+                cmocka_unit_test_setup(test_leave_without_a_host_leaves_this_one, reset_fake),
+                cmocka_unit_test_setup(test_leave_says_why_it_was_refused, reset_fake),
+                cmocka_unit_test_setup(test_voters_shows_the_configuration_and_the_voters, reset_fake),
+                cmocka_unit_test_setup(test_voters_shows_how_to_finish_a_change_driven_elsewhere, reset_fake),
+                cmocka_unit_test_setup(test_voters_add_shows_each_step_and_returns_when_complete, reset_fake),
+                cmocka_unit_test_setup(test_voters_remove_resume_and_rollback_call_pesd, reset_fake),
+                cmocka_unit_test_setup(test_voters_errors_say_what_went_wrong, reset_fake),
+                cmocka_unit_test_setup(test_voters_wrong_usage_exits_2_without_asking_pesd, reset_fake),
         };
         sigset_t mask;
 

@@ -128,7 +128,7 @@ static const PesNode nodes[] = {
         { .name = (char *) "alpha", .id = 1, .address = (char *) "10.0.0.1:7400",
           .role = (char *) "voter", .state = (char *) "self", .since_contact = 0 },
         { .name = (char *) "beta", .id = 2, .address = (char *) "10.0.0.2:7400",
-          .role = (char *) "voter", .state = (char *) "alive", .since_contact = 250 * USEC_PER_MSEC },
+          .role = (char *) "voter", .state = (char *) "alive", .since_contact = 250 * USEC_PER_MSEC, .epoch = 4 },
         { .name = (char *) "gamma", .id = 3, .address = (char *) "10.0.0.3:7400",
           .role = (char *) "candidate", .state = (char *) "unknown", .since_contact = USEC_INFINITY },
 };
@@ -154,25 +154,25 @@ static void test_names_table_shows_leases_as_durations_and_raw_numbers_in_json(v
                             "\"lease_remaining_usec\":0,\"here\":false}]");
 }
 
-static void test_nodes_table_shows_last_contact_ago_or_never(void **state) {
+static void test_nodes_table_shows_last_contact_ago_or_never_and_the_epoch(void **state) {
         _cleanup_(table_freep) Table *t = NULL;
         _cleanup_free_ char *text = NULL, *json = NULL;
 
         assert_int_equal(ctl_nodes_table(nodes, ELEMENTSOF(nodes), &t), 0);
         text = format(t, true);
         assert_string_equal(text,
-                            "NODE  ID ADDRESS       ROLE      STATE   LAST-CONTACT\n"
-                            "alpha  1 10.0.0.1:7400 voter     self    -\n"
-                            "beta   2 10.0.0.2:7400 voter     alive   250ms ago\n"
-                            "gamma  3 10.0.0.3:7400 candidate unknown never\n");
+                            "NAME  ID ROLE      STATE   LAST-CONTACT EPOCH ADDRESS\n"
+                            "alpha  1 voter     self    -                - 10.0.0.1:7400\n"
+                            "beta   2 voter     alive   250ms ago        4 10.0.0.2:7400\n"
+                            "gamma  3 candidate unknown never            - 10.0.0.3:7400\n");
         json = to_json(t);
         assert_string_equal(json,
-                            "[{\"node\":\"alpha\",\"id\":1,\"address\":\"10.0.0.1:7400\",\"role\":\"voter\","
-                            "\"state\":\"self\",\"last_contact_usec\":0},"
-                            "{\"node\":\"beta\",\"id\":2,\"address\":\"10.0.0.2:7400\",\"role\":\"voter\","
-                            "\"state\":\"alive\",\"last_contact_usec\":250000},"
-                            "{\"node\":\"gamma\",\"id\":3,\"address\":\"10.0.0.3:7400\",\"role\":\"candidate\","
-                            "\"state\":\"unknown\",\"last_contact_usec\":null}]");
+                            "[{\"node\":\"alpha\",\"id\":1,\"role\":\"voter\",\"state\":\"self\","
+                            "\"last_contact_usec\":0,\"epoch\":null,\"address\":\"10.0.0.1:7400\"},"
+                            "{\"node\":\"beta\",\"id\":2,\"role\":\"voter\",\"state\":\"alive\","
+                            "\"last_contact_usec\":250000,\"epoch\":4,\"address\":\"10.0.0.2:7400\"},"
+                            "{\"node\":\"gamma\",\"id\":3,\"role\":\"candidate\",\"state\":\"unknown\","
+                            "\"last_contact_usec\":null,\"epoch\":null,\"address\":\"10.0.0.3:7400\"}]");
 }
 
 static void test_status_counts_names_here_and_peers_alive(void **state) {
@@ -450,7 +450,7 @@ int main(void) {
                 cmocka_unit_test(test_table_json_is_an_array_of_objects_in_column_order),
                 cmocka_unit_test(test_table_refuses_numbers_json_cannot_carry_and_incomplete_rows),
                 cmocka_unit_test(test_names_table_shows_leases_as_durations_and_raw_numbers_in_json),
-                cmocka_unit_test(test_nodes_table_shows_last_contact_ago_or_never),
+                cmocka_unit_test(test_nodes_table_shows_last_contact_ago_or_never_and_the_epoch),
                 cmocka_unit_test(test_status_counts_names_here_and_peers_alive),
                 cmocka_unit_test(test_status_of_a_one_node_cluster_says_so),
                 cmocka_unit_test(test_lookup_shows_owner_token_and_lease),
