@@ -20,6 +20,10 @@ void ctl_status_summarize(const PesManager *m, const PesName *names, size_t n_na
                 .node_name = m->node_name,
                 .version = m->version,
                 .quorate = m->quorate,
+                .has_config = m->config_phase,
+                .cluster_name = m->cluster_name ?: "",
+                .config_epoch = m->config_epoch,
+                .voter_change = m->voter_change ?: "",
                 .names_total = n_names,
         };
         for (size_t i = 0; i < n_names; i++)
@@ -243,43 +247,68 @@ json_t *ctl_voters_to_json(const PesManager *m, const Table *voters) {
 }
 
 int ctl_status_format(const CtlStatus *s, char **ret) {
-        _cleanup_free_ char *text = NULL;
-        char peers[64];
-        int r;
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+        FILE *f;
 
         assert(s);
         assert(ret);
 
-        if (s->peers_total == 0)
-                snprintf(peers, sizeof(peers), "none (a one-node cluster)");
-        else
-                snprintf(peers, sizeof(peers), "%zu/%zu alive", s->peers_alive, s->peers_total);
-
-        r = asprintf(&text,
-                     "   Node: %s\n"
-                     "Version: %s\n"
-                     "Quorate: %s\n"
-                     "  Names: %zu held here, %zu known\n"
-                     "  Peers: %s\n",
-                     s->node_name, s->version, s->quorate ? "yes" : "no",
-                     s->names_here, s->names_total, peers);
-        if (r < 0)
+        f = open_memstream(&buf, &size);
+        if (!f)
                 return -ENOMEM;
-        *ret = TAKE_PTR(text);
+        fputs("   Node: ", f);
+        put_escaped(f, s->node_name);
+        if (s->has_config && s->cluster_name[0]) {
+                fputs("\nCluster: ", f);
+                put_escaped(f, s->cluster_name);
+        }
+        fputs("\nVersion: ", f);
+        put_escaped(f, s->version);
+        fprintf(f, "\nQuorate: %s\n  Names: %zu held here, %zu known\n", s->quorate ? "yes" : "no", s->names_here,
+                s->names_total);
+        if (s->peers_total == 0)
+                fputs("  Peers: none (a one-node cluster)\n", f);
+        else
+                fprintf(f, "  Peers: %zu/%zu alive\n", s->peers_alive, s->peers_total);
+        if (s->has_config) {
+                fprintf(f, "  Epoch: %" PRIu64 "\n", s->config_epoch);
+                if (s->voter_change[0]) {
+                        fputs(" Change: ", f);
+                        put_escaped(f, s->voter_change);
+                        fputc('\n', f);
+                }
+        }
+        if (fclose(f) != 0 || !buf)
+                return -ENOMEM;
+        *ret = TAKE_PTR(buf);
         return 0;
 }
 
 json_t *ctl_status_to_json(const CtlStatus *s) {
+        _cleanup_(json_decrefp) json_t *o = NULL;
+        json_t *epoch;
+
         assert(s);
 
-        return json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I}",
-                         "node_name", s->node_name,
-                         "version", s->version,
-                         "quorate", (int) s->quorate,
-                         "names_here", (json_int_t) s->names_here,
-                         "names_total", (json_int_t) s->names_total,
-                         "peers_alive", (json_int_t) s->peers_alive,
-                         "peers_total", (json_int_t) s->peers_total);
+        o = json_pack("{s:s, s:s, s:b, s:I, s:I, s:I, s:I}",
+                      "node_name", s->node_name,
+                      "version", s->version,
+                      "quorate", (int) s->quorate,
+                      "names_here", (json_int_t) s->names_here,
+                      "names_total", (json_int_t) s->names_total,
+                      "peers_alive", (json_int_t) s->peers_alive,
+                      "peers_total", (json_int_t) s->peers_total);
+        if (!o)
+                return NULL;
+        if (s->has_config) {
+                epoch = json_uint64(s->config_epoch);
+                if (json_object_set_new(o, "cluster", json_string(s->cluster_name)) < 0 ||
+                    json_object_set_new(o, "epoch", epoch) < 0 ||
+                    json_object_set_new(o, "voter_change", json_string(s->voter_change)) < 0)
+                        return NULL;
+        }
+        return TAKE_PTR(o);
 }
 
 int ctl_lookup_format(const PesName *n, char **ret) {

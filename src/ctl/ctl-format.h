@@ -18,6 +18,10 @@ typedef struct CtlStatus {
         const char *node_name;
         const char *version;
         bool quorate;
+        bool has_config;          /* pesd told the voter configuration (the fields below) */
+        const char *cluster_name; /* "" for a one-node cluster without a config */
+        uint64_t config_epoch;
+        const char *voter_change; /* "" when none is in flight */
         size_t names_here;
         size_t names_total;
         size_t peers_alive;
@@ -48,7 +52,9 @@ int ctl_voters_head_format(const PesManager *m, char **ret);
 /* {"epoch": N, "phase": P, "change": C ("" for none), "voters": [rows of voters]}. */
 json_t *ctl_voters_to_json(const PesManager *m, const Table *voters);
 
-/* Text and JSON of "pesctl status". */
+/* Text and JSON of "pesctl status". With the voter configuration, the text adds
+ * "Cluster:" (when it has a name), "Epoch:" and, while one is in flight, "Change:";
+ * the JSON "cluster", "epoch" and "voter_change". */
 int ctl_status_format(const CtlStatus *s, char **ret);
 json_t *ctl_status_to_json(const CtlStatus *s);
 

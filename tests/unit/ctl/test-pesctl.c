@@ -811,16 +811,28 @@ static void test_status_summarizes_this_node(void **state) {
         assert_int_equal(run.status, 0);
         assert_string_equal(run.out,
                             "   Node: alpha\n"
+                            "Cluster: solo\n"
                             "Version: 0.1.0-fake\n"
                             "Quorate: yes\n"
                             "  Names: 1 held here, 2 known\n"
-                            "  Peers: 2/4 alive\n");
+                            "  Peers: 2/4 alive\n"
+                            "  Epoch: 7\n");
 
         run_pesctl(&run, "status", "--json=short");
         assert_int_equal(run.status, 0);
         assert_string_equal(run.out,
                             "{\"node_name\":\"alpha\",\"version\":\"0.1.0-fake\",\"quorate\":true,"
-                            "\"names_here\":1,\"names_total\":2,\"peers_alive\":2,\"peers_total\":4}\n");
+                            "\"names_here\":1,\"names_total\":2,\"peers_alive\":2,\"peers_total\":4,"
+                            "\"cluster\":\"solo\",\"epoch\":7,\"voter_change\":\"\"}\n");
+}
+
+static void test_status_shows_a_voter_change_in_flight(void **state) {
+        Run run;
+
+        snprintf(fake.voter_change, sizeof(fake.voter_change), "removing gamma (step 1 of 2, rescan pending)");
+        run_pesctl(&run, "status");
+        assert_int_equal(run.status, 0);
+        assert_non_null(strstr(run.out, "  Epoch: 7\n Change: removing gamma (step 1 of 2, rescan pending)\n"));
 }
 
 static void test_lookup_reads_a_majority_unless_local(void **state) {
@@ -1641,6 +1653,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_nodes_prints_every_node, reset_fake),
                 cmocka_unit_test_setup(test_nodes_json_has_role_contact_epoch_and_address, reset_fake),
                 cmocka_unit_test_setup(test_status_summarizes_this_node, reset_fake),
+                cmocka_unit_test_setup(test_status_shows_a_voter_change_in_flight, reset_fake),
                 cmocka_unit_test_setup(test_lookup_reads_a_majority_unless_local, reset_fake),
                 cmocka_unit_test_setup(test_lookup_of_an_unknown_name_exits_4, reset_fake),
                 cmocka_unit_test_setup(test_wrong_usage_exits_2_without_asking_pesd, reset_fake),
