@@ -84,6 +84,14 @@ static uint64_t fnv1a(const char *s, uint64_t h) {
         return h;
 }
 
+uint64_t manager_cluster_id_of(const char *cluster_name) {
+        return fnv1a(cluster_name, UINT64_C(0xcbf29ce484222325) ^ UINT64_C(0x7065732d636c7573));
+}
+
+uint64_t manager_random(void) {
+        return rng_next(NULL);
+}
+
 const char *manager_host_name(const Manager *m, uint16_t id) {
         Peer *p = peers_find(m->peers, id);
 
@@ -105,6 +113,9 @@ static bool is_reply(MsgType t) {
         case MSG_NACK_CONFIG:
         case MSG_SCAN_REPLY:
         case MSG_SCAN_DONE:
+        case MSG_CFG_PROMISE:
+        case MSG_CFG_ACCEPTED:
+        case MSG_CFG_COMMITTED:
                 return true;
         default:
                 return false;
@@ -121,7 +132,10 @@ void manager_header_fill(const Manager *m, WireHeader *h) {
                 .epoch = m->voters.epoch,
                 .initialised = m->initialised,
                 .ready = m->ready,
+                .has_node = true,
         };
+        /* Every batch says where this host is, so members learn new hosts' addresses. */
+        membership_advertised(m, &h->node);
 }
 
 /* ---- names, as this host sees them ---- */
@@ -166,9 +180,13 @@ static void update_status(Manager *m) {
         Acceptor *a = node_acceptor(m->node);
         char status[256];
 
-        snprintf(status, sizeof status, "owner of %zu/%zu names, %s, %zu/%zu peers", names_held(m),
-                 a ? acceptor_n_entries(a) : node_n_guards(m->node), m->quorate ? "quorate" : "not quorate",
-                 peers_alive(m->peers, false), peers_count(m->peers));
+        if (!m->member)
+                snprintf(status, sizeof status, "not a member of cluster %s; pesctl join to rejoin",
+                         m->cluster_name ?: "(unnamed)");
+        else
+                snprintf(status, sizeof status, "owner of %zu/%zu names, %s, %zu/%zu peers", names_held(m),
+                         a ? acceptor_n_entries(a) : node_n_guards(m->node), m->quorate ? "quorate" : "not quorate",
+                         peers_alive(m->peers, false), peers_count(m->peers));
         if (strcmp(status, m->status) == 0)
                 return;
         memcpy(m->status, status, sizeof status);
@@ -423,6 +441,13 @@ static void do_notify(Manager *m, const Action *a) {
         case NOTIFY_CONFIG:
                 log_warning("Host %s has another voter configuration than ours.", manager_host_name(m, a->notify.from));
                 break;
+        case NOTIFY_INSTALLED:
+        case NOTIFY_CHANGE:
+                membership_notify(m, a);
+                update_candidates(m, NULL);
+                supervise_update_candidates(m);
+                update_quorate(m);
+                break;
         default:
                 break;
         }
@@ -530,6 +555,11 @@ static void answer_request(Manager *m, HttpPeerRequest *req, uint16_t to, const 
         /* See peers_set_init_for_seen(): a peer seen ready is no newcomer. */
         if (m->init_timer && p && p->seen_ready)
                 h.initialised = true;
+        /* A peer behind on the configuration may miss hosts that joined since. */
+        if (p && p->epoch.n < m->voters.epoch.n) {
+                h.book = m->book;
+                h.n_book = m->n_book;
+        }
         for (size_t i = 0; i < n; i++)
                 metrics_count_send(&m->metrics, &replies[i], &m->last_counted_round);
         r = http_peer_request_reply(req, &h, replies, n, &err);
@@ -637,6 +667,20 @@ int manager_flush(Manager *m) {
                         if (r < 0)
                                 log_error_errno(r, "Cannot stage the initialised marker: %m");
                         break;
+                case ACTION_PERSIST_CONFIG: {
+                        StoreConfig sc = {
+                                .installed = a.config.installed,
+                                .bp = a.config.bp,
+                                .ba = a.config.ba,
+                                .accepted = a.config.accepted,
+                        };
+
+                        /* Like PERSIST: replies with after_persist wait for it. */
+                        r = store_stage_config(m->store, &sc);
+                        if (r < 0)
+                                log_error_errno(r, "Cannot stage the voter configuration: %m");
+                        break;
+                }
                 case ACTION_PERSIST_BALLOTS:
                         /* PREPAREs wait for it (after_persist): no ballot leaves unreserved. */
                         r = store_stage_meta(m->store, "ballot-reserve", a.ballots.reserve);
@@ -689,6 +733,14 @@ int manager_flush(Manager *m) {
         rearm_timer(m);
         update_status(m);
         maybe_finish_shutdown(m);
+        /* A leave waits for its names to move; it may go on now (and ask for more). */
+        if (m->op && !m->in_membership_tick) {
+                m->in_membership_tick = true;
+                membership_tick(m);
+                if (m->actions.n > 0 || store_has_staged(m->store))
+                        (void) manager_flush(m);
+                m->in_membership_tick = false;
+        }
         return 0;
 }
 
@@ -896,22 +948,72 @@ static void decide_start(Manager *m) {
         }
 }
 
+/* The installed configuration as a NACK_CONFIG for host `to`: "here is the configuration". */
+static PeerMsg config_message(const Manager *m) {
+        return (PeerMsg) {
+                .type = MSG_NACK_CONFIG,
+                .from = m->self,
+                .incarnation = m->incarnation,
+                .epoch = m->voters.epoch,
+                .config = m->voters,
+        };
+}
+
+static bool is_member(const VoterConfig *c, uint16_t id) {
+        for (unsigned i = 0; i < c->n_members && i < PES_MEMBERS_MAX; i++)
+                if (c->members[i] == id)
+                        return true;
+        return voter_config_index(c, id) >= 0;
+}
+
 static void on_peer_request(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
         Manager *m = userdata;
+        const WireHeader *hd = &batch->header;
         uint64_t now = manager_now(m);
+        Peer *p;
 
-        if (batch->header.from == m->self || !peers_find(m->peers, batch->header.from)) {
+        if (hd->from == m->self) {
                 (void) http_peer_request_fail(req, -EPERM);
                 return;
         }
-        peers_find(m->peers, batch->header.from)->initialised = batch->header.initialised;
-        peers_find(m->peers, batch->header.from)->ready = batch->header.ready;
-        if (batch->header.ready)
-                peers_find(m->peers, batch->header.from)->seen_ready = true;
+        /* DESIGN.md "Membership": a host that is not a member of the installed
+         * configuration is not heard; unless it is ahead of us (it joined under an
+         * epoch we have not installed yet), it is told the configuration, which is
+         * how a removed host learns that it is out. */
+        if (!is_member(&m->voters, hd->from) && hd->epoch.n <= m->voters.epoch.n) {
+                WireHeader h;
+                PeerMsg nack = config_message(m);
+                NetError err = {};
+
+                manager_header_fill(m, &h);
+                log_debug("Host %u, not a member, sent a batch; answering with the configuration.", hd->from);
+                if (http_peer_request_reply(req, &h, &nack, 1, &err) < 0)
+                        log_warning("Cannot answer host %u: %s", hd->from, err.text);
+                return;
+        }
+        membership_learn(m, hd);
+        p = peers_find(m->peers, hd->from);
+        if (p) {
+                p->initialised = hd->initialised;
+                p->ready = hd->ready;
+                if (hd->ready)
+                        p->seen_ready = true;
+                p->epoch = hd->epoch;
+                p->last_contact = now;
+        }
         m->current_request = req;
-        m->current_from = batch->header.from;
+        m->current_from = hd->from;
         for (size_t i = 0; i < batch->n_msgs; i++)
                 receive_one(m, &batch->msgs[i], now);
+        /* A batch with an older epoch (a ping too) gets the configuration in its reply. */
+        if (hd->epoch.n < m->voters.epoch.n) {
+                Action *a = action_list_append(&m->actions, ACTION_SEND, NULL);
+
+                if (a) {
+                        a->send.to = hd->from;
+                        a->send.msg = config_message(m);
+                }
+        }
         (void) manager_flush(m);
         m->current_request = NULL;
         /* Decide only after answering: when a fresh cluster forms, the answer to a
@@ -934,12 +1036,21 @@ static void on_peer_reply(Peers *ps, Peer *p, const WireBatch *reply, uint64_t e
                 return;
         }
         metrics_observe_rtt(&m->metrics, elapsed_usec);
+        membership_learn(m, &reply->header);
         decide_start(m);
         if (reply->header.ready)
                 supervise_ready(m);
         for (size_t i = 0; i < reply->n_msgs; i++)
                 receive_one(m, &reply->msgs[i], now);
-        if (m->actions.n > 0)
+        /* A peer behind on the configuration is sent it, once per heartbeat. */
+        p = peers_find(ps, reply->header.from);
+        if (p && reply->header.epoch.n < m->voters.epoch.n && now >= p->config_pushed + m->config.heartbeat) {
+                PeerMsg msg = config_message(m);
+
+                p->config_pushed = now;
+                send_now(m, p->id, &msg);
+        }
+        if (m->actions.n > 0 || store_has_staged(m->store))
                 (void) manager_flush(m);
 }
 
@@ -1061,61 +1172,6 @@ static int load_one(const char *name, const Ballot *bp, const RegValue *v, void 
         return node_acceptor_load(m->node, name, bp, v);
 }
 
-static int setup_identity(Manager *m) {
-        PeerConfig *list = m->config.peers;
-        size_t n = m->config.n_peers;
-        _cleanup_free_ uint16_t *ids = NULL;
-        uint16_t voters[PES_VOTERS_MAX];
-        unsigned n_voters = 0;
-        int self, r;
-
-        if (n == 0) {
-                /* No Peers=: a one-node cluster of this host alone. */
-                list = calloc(1, sizeof *list);
-                if (!list)
-                        return -ENOMEM;
-                list[0].name = strdup(m->config.node_name);
-                list[0].address = strdup(m->config.listen_address);
-                list[0].port = m->config.listen_port;
-                if (!list[0].name || !list[0].address) {
-                        free(list[0].name);
-                        free(list[0].address);
-                        free(list);
-                        return -ENOMEM;
-                }
-                m->config.peers = list;
-                m->config.n_peers = n = 1;
-        }
-        ids = calloc(n, sizeof *ids);
-        if (!ids)
-                return -ENOMEM;
-        peers_assign_ids(list, n, ids);
-        self = config_self_index(&m->config);
-        if (self < 0)
-                return log_error_errno(EINVAL, "NodeName=%s is not one of Peers=.", m->config.node_name);
-        m->self = ids[self];
-        /* DESIGN.md "Roles": every host is a candidate; the voters decide. */
-        for (size_t i = 0; i < n; i++) {
-                list[i].voter = config_is_voter(&m->config, list[i].name);
-                if (list[i].voter) {
-                        if (n_voters >= PES_VOTERS_MAX)
-                                return log_error_errno(EINVAL, "More than %d voters.", PES_VOTERS_MAX - 1);
-                        voters[n_voters++] = ids[i];
-                }
-        }
-        r = voter_config_init(&m->voters, voters, n_voters);
-        if (r < 0)
-                return log_error_errno(r, "Invalid voter configuration: %m");
-        /* δ is agreed, not local (DESIGN.md "Timing is agreed"): it is part of the
-         * configuration's hash, so hosts with another MaxPauseSec= never count each other. */
-        m->voters.delta_usec = m->config.max_pause;
-        m->voters.epoch.hash = voter_config_hash(&m->voters, 0);
-        r = voter_config_validate(&m->voters);
-        if (r < 0)
-                return log_error_errno(r, "Invalid voter configuration (MaxPauseSec=): %m");
-        return 0;
-}
-
 static int setup_key(Manager *m) {
         NetError err = {};
         int r;
@@ -1149,8 +1205,8 @@ static int mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-static int setup_store(Manager *m, AcceptorStart *ret_mode) {
-        uint64_t incarnation = 0, initialised = 0, cluster_id, reserve = 0;
+static int setup_store(Manager *m) {
+        uint64_t incarnation = 0;
         bool existed;
         int r;
 
@@ -1160,6 +1216,7 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
         r = store_open(m->config.state_dir, m->event, &m->store, &existed);
         if (r < 0)
                 return log_error_errno(r, "Cannot open the store in %s: %m", m->config.state_dir);
+        m->store_existed = existed;
 
         /* Every start is a new incarnation, durable before anything is sent. */
         r = store_get_meta(m->store, "incarnation", &incarnation);
@@ -1169,21 +1226,13 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
         r = store_put_meta_sync(m->store, "incarnation", m->incarnation);
         if (r < 0)
                 return log_error_errno(r, "Cannot write the incarnation: %m");
+        return 0;
+}
 
-        if (m->config.cluster_name)
-                m->cluster_id = fnv1a(m->config.cluster_name, UINT64_C(0xcbf29ce484222325) ^ UINT64_C(0x7065732d636c7573));
-        else {
-                /* A one-node cluster gets a random id of its own, kept across restarts,
-                 * so that it never counts another host (DESIGN.md "Interfaces"). */
-                r = store_get_meta(m->store, "cluster-id", &cluster_id);
-                if (r == -ENOENT) {
-                        cluster_id = rng_next(NULL);
-                        r = store_put_meta_sync(m->store, "cluster-id", cluster_id);
-                }
-                if (r < 0)
-                        return log_error_errno(r, "Cannot read or write the cluster id: %m");
-                m->cluster_id = cluster_id;
-        }
+static int setup_node(Manager *m, AcceptorStart *ret_mode) {
+        uint64_t initialised = 0, reserve = 0;
+        StoreConfig stored;
+        int r;
 
         r = store_get_meta(m->store, "initialised", &initialised);
         if (r < 0 && r != -ENOENT)
@@ -1199,13 +1248,21 @@ static int setup_store(Manager *m, AcceptorStart *ret_mode) {
                 return log_error_errno(r, "Cannot read the ballot reserve: %m");
         if (r >= 0)
                 node_set_ballot_floor(m->node, reserve);
+        /* The voter-configuration register as last written (ACTION_PERSIST_CONFIG). */
+        r = store_get_config(m->store, &stored);
+        if (r >= 0) {
+                r = node_config_load(m->node, &stored.installed, &stored.bp, &stored.ba, &stored.accepted);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot load the stored voter configuration: %m");
+        } else if (r != -ENOENT)
+                return log_error_errno(r, "Cannot read the stored voter configuration: %m");
         r = store_load(m->store, load_one, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot load the acceptor state from %s: %m", m->config.state_dir);
 
         /* A store with the marker is a restart; a lone voter has nobody to ask;
          * otherwise decide_start() waits for the other voters' word. */
-        if (existed && initialised)
+        if (m->store_existed && initialised)
                 *ret_mode = ACCEPTOR_START_RESTART;
         else if (m->voters.n_voters == 1 || voter_config_index(&m->voters, m->self) < 0)
                 /* A lone voter has nobody to ask; a candidate that is no voter keeps
@@ -1252,17 +1309,77 @@ static int setup_network(Manager *m) {
         r = http_server_add_peer_route(m->server, PEER_PATH, on_peer_request, m);
         if (r < 0)
                 return log_error_errno(r, "Cannot serve %s: %m", PEER_PATH);
+        r = membership_join_route(m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot serve joins: %m");
         r = http_api_setup(m);
         if (r < 0)
                 return r;
 
         pc.cluster_id = m->cluster_id;
-        r = peers_new(&pc, m->config.peers, m->config.n_peers, &m->peers);
+        r = peers_new(&pc, &m->peers);
+        if (r < 0)
+                return log_error_errno(r, "Cannot set up the peers: %m");
+        r = membership_setup_peers(m);
         if (r < 0)
                 return log_error_errno(r, "Cannot set up the peers: %m");
         manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         return 0;
+}
+
+/* Everything that follows from the store: identity, node, network. Run at start and after a join. */
+static int setup_state(Manager *m, AcceptorStart *ret_mode) {
+        int r;
+
+        r = setup_store(m);
+        if (r < 0)
+                return r;
+        r = membership_setup(m);
+        if (r < 0)
+                return r;
+        r = setup_node(m, ret_mode);
+        if (r < 0)
+                return r;
+
+        r = sd_event_add_defer(m->event, &m->loop_source, on_loopback, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the loopback source: %m");
+        (void) sd_event_source_set_enabled(m->loop_source, SD_EVENT_OFF);
+        r = sd_event_add_time(m->event, &m->timer, CLOCK_BOOTTIME, USEC_INFINITY, 1, on_timer, m);
+        if (r < 0)
+                return log_error_errno(r, "Cannot create the timer: %m");
+
+        r = setup_network(m);
+        if (r < 0)
+                return r;
+        if (!m->start_pending) {
+                r = node_start(m->node, *ret_mode, manager_now(m), &m->actions);
+                if (r < 0)
+                        return log_error_errno(r, "Cannot start the acceptor: %m");
+                m->initialised = true;
+        } else
+                log_info("No acceptor state here: asking the other voters whether the cluster is new or this disk was lost.");
+        update_quorate(m);
+        return 0;
+}
+
+static void log_started(Manager *m, AcceptorStart mode) {
+        log_info("pes node %s (id %u, incarnation %" PRIu64 ") of cluster %s with %zu member(s), listening on %s:%u; %s.",
+                 m->config.node_name, m->self, m->incarnation, m->cluster_name ?: "(unnamed)", peers_count(m->peers),
+                 m->config.listen_address, m->config.listen_port,
+                 mode == ACCEPTOR_START_RESTART ? "acceptor state reloaded" :
+                 m->start_pending                 ? "no acceptor state yet" : "new acceptor state");
+        if (!m->member)
+                log_notice("This host is not a member of cluster %s (it left); pesctl join HOST:PORT to rejoin.",
+                           m->cluster_name ?: "(unnamed)");
+}
+
+/* Units are declared (and campaign) only while this host is a member. */
+static int setup_units(Manager *m) {
+        if (!m->member)
+                return 0;
+        return supervise_setup(m);
 }
 
 int manager_new(PesConfig *c, Manager **ret) {
@@ -1306,79 +1423,96 @@ int manager_new(PesConfig *c, Manager **ret) {
                                     wd / USEC_PER_MSEC, (uint64_t) m->config.max_pause / USEC_PER_MSEC);
         }
 
-        r = setup_identity(m);
-        if (r < 0)
-                return r;
         r = setup_key(m);
         if (r < 0)
                 return r;
-        r = setup_store(m, &mode);
+        r = setup_state(m, &mode);
         if (r < 0)
                 return r;
-
-        r = sd_event_add_defer(m->event, &m->loop_source, on_loopback, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot create the loopback source: %m");
-        (void) sd_event_source_set_enabled(m->loop_source, SD_EVENT_OFF);
-        r = sd_event_add_time(m->event, &m->timer, CLOCK_BOOTTIME, USEC_INFINITY, 1, on_timer, m);
-        if (r < 0)
-                return log_error_errno(r, "Cannot create the timer: %m");
-
-        r = setup_network(m);
-        if (r < 0)
-                return r;
-        if (!m->start_pending) {
-                r = node_start(m->node, mode, manager_now(m), &m->actions);
-                if (r < 0)
-                        return log_error_errno(r, "Cannot start the acceptor: %m");
-                m->initialised = true;
-        } else
-                log_info("No acceptor state here: asking the other voters whether the cluster is new or this disk was lost.");
-        update_quorate(m);
         r = bus_api_setup(m);
         if (r < 0)
                 return r;
-        r = supervise_setup(m);
+        r = setup_units(m);
         if (r < 0)
                 return r;
 
-        log_info("pes node %s (id %u, incarnation %" PRIu64 ") of %zu host(s), listening on %s:%u; %s.",
-                 m->config.node_name, m->self, m->incarnation, peers_count(m->peers), m->config.listen_address,
-                 m->config.listen_port,
-                 mode == ACCEPTOR_START_RESTART ? "acceptor state reloaded" :
-                 m->start_pending                 ? "no acceptor state yet" : "new acceptor state");
+        log_started(m, mode);
         *ret = TAKE_PTR(m);
         return 0;
 }
 
-Manager *manager_free(Manager *m) {
-        if (!m)
-                return NULL;
-
+/* Drops everything setup_state() and setup_units() built; the loop, the bus and the key stay. */
+static void teardown_state(Manager *m) {
         /* The store first: it waits for its writer and reports what waited for it,
          * and answering needs everything else still there. */
         m->store = store_free(m->store);
 
         while (m->lookups)
                 lookup_free(m, m->lookups);
-        while (m->holds)
+        while (m->holds) {
+                if (m->holds->pending)
+                        (void) sd_bus_reply_method_errorf(m->holds->pending, "org.pes1.Error.Stopping",
+                                                          "pesd's state is being rebuilt.");
                 hold_remove(m, m->holds);
+        }
         while (m->loop_head) {
                 Loopback *l = m->loop_head;
 
                 m->loop_head = l->next;
                 free(l);
         }
-        sd_event_source_disable_unref(m->loop_source);
-        sd_event_source_disable_unref(m->timer);
-        sd_event_source_disable_unref(m->shutdown_timer);
-        sd_event_source_disable_unref(m->ready_grace);
-        sd_event_source_disable_unref(m->init_timer);
+        m->loop_tail = NULL;
+        m->loop_source = sd_event_source_disable_unref(m->loop_source);
+        m->timer = sd_event_source_disable_unref(m->timer);
+        m->shutdown_timer = sd_event_source_disable_unref(m->shutdown_timer);
+        m->ready_grace = sd_event_source_disable_unref(m->ready_grace);
+        m->init_timer = sd_event_source_disable_unref(m->init_timer);
         supervise_done(m);
+        m->server = http_server_free(m->server);
+        m->peers = peers_free(m->peers);
+        m->node = node_free(m->node);
+        action_list_clear(&m->actions);
+}
+
+int manager_restart(Manager *m) {
+        AcceptorStart mode = ACCEPTOR_START_BOOTSTRAP;
+        int r;
+
+        /* DESIGN.md "Membership": a host that joined takes on the cluster's identity.
+         * Rather than stop, the manager rebuilds its state from the store in place:
+         * the process, its bus name and its watchdog stay. */
+        m->restarting = true;
+        teardown_state(m);
+        m->store_failed = m->flushing = m->initialised = m->start_pending = false;
+        m->ready = m->ready_grace_over = m->units_loaded = m->campaigns_deferred = false;
+        m->units_checking = 0;
+        m->gate_in_flight = 0;
+        m->reload_running = false;
+        m->quorate = false;
+        m->current_request = NULL;
+        m->current_waiting = NULL;
+        m->status[0] = 0;
+
+        r = setup_state(m, &mode);
+        if (r >= 0)
+                r = setup_units(m);
+        m->restarting = false;
+        if (r < 0)
+                return r;
+        log_started(m, mode);
+        bus_api_emit_quorate_changed(m);
+        return manager_flush(m);
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+
+        membership_teardown(m);
+        teardown_state(m);
         sd_bus_flush_close_unref(m->bus);
-        http_server_free(m->server);
-        peers_free(m->peers);
-        node_free(m->node);
+        free(m->book);
+        free(m->cluster_name);
         action_list_done(&m->actions);
         config_done(&m->config);
         sd_event_unref(m->event);

@@ -50,7 +50,19 @@ typedef struct Manager {
         uint16_t self;
         uint64_t incarnation;
         uint64_t cluster_id;
-        VoterConfig voters;
+        VoterConfig voters;            /* the installed (chosen) configuration */
+
+        /* Membership (membership.c). */
+        WireNode *book;                /* the address book: every member's name and address, by id */
+        size_t n_book;
+        char *cluster_name;            /* Name=, or the name of the cluster this host joined */
+        bool member;                   /* this host is a member of the installed configuration */
+        bool joined;                   /* the identity comes from a join, not from Peers= */
+        struct MemberOp *op;           /* the membership operation this host runs, if any */
+        struct HttpClient *join_client;
+        bool restarting;               /* the state is being rebuilt after a join */
+        bool in_membership_tick;
+        bool store_existed;            /* the store was there before this start */
 
         AuthKey key;
         HttpServer *server;
@@ -159,6 +171,33 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
 /* `pesctl voters add|remove HOST`, `pesctl voters resume|rollback`. */
 int manager_voter_change(Manager *m, ConfigChangeKind kind, uint16_t host, ManagerDoneFunc done,
                          void *userdata, char **error);
+
+/*
+ * What ListNodes shows (bus-api.c reads it): every member of the installed
+ * configuration is in m->peers with its name, id, address ("" while unknown),
+ * liveness (Peer.state: alive, dead, unknown, self), last contact (Peer.last_ok,
+ * node clock) and the epoch of its last header (Peer.epoch; n 0 when not heard
+ * yet; this host's own is m->voters.epoch). The role comes from the installed
+ * configuration: "voter", "candidate", and for the host being changed while the
+ * configuration is ACCEPT_WIDENED, "voter (joining)" or "voter (leaving)".
+ * NodeChanged is emitted with the states "joined", "left", "voter", "candidate"
+ * and the liveness names when any of these change.
+ */
+
+/* The cluster id a Name= gives; a random 64-bit number; the state rebuilt in place (after a join). */
+uint64_t manager_cluster_id_of(const char *cluster_name);
+uint64_t manager_random(void);
+int manager_restart(Manager *m);
+
+/* Membership (membership.c), called by the manager. */
+int membership_setup(Manager *m);                 /* identity: stored configuration, book */
+int membership_setup_peers(Manager *m);           /* the peers table from the configuration and book */
+void membership_teardown(Manager *m);
+void membership_learn(Manager *m, const WireHeader *h); /* "node"/"book" entries of a header */
+void membership_notify(Manager *m, const Action *a);    /* NOTIFY_INSTALLED, NOTIFY_CHANGE */
+void membership_advertised(const Manager *m, WireNode *ret); /* this host's own entry */
+int membership_join_route(Manager *m);
+void membership_tick(Manager *m);                 /* a leave waiting for its names to move */
 
 /* D-Bus side (bus-api.c). */
 int bus_api_setup(Manager *m);

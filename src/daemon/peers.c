@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The node table over the HTTP client: batching per peer, pings, and liveness from request outcomes. */
+/* The node table over the HTTP client: members added and dropped at run time, batching per peer, pings, and liveness. */
 #include <assert.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -17,7 +17,7 @@
 struct Peers {
         PeersConfig config;
         HttpClient *client;
-        Peer *peers;
+        Peer **peers; /* sorted by id; pointers, so a Peer stays put while others come and go */
         size_t n;
         WireHeader header;
         bool ping_all;
@@ -64,14 +64,13 @@ static void set_state(Peers *ps, Peer *p, PeerState state) {
                 ps->config.on_state(ps, p, old, ps->config.userdata);
 }
 
-int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers **ret) {
-        _cleanup_free_ uint16_t *ids = NULL;
+int peers_new(const PeersConfig *config, Peers **ret) {
         HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
         NetError err = {};
         Peers *ps;
         int r;
 
-        if (!config || !config->now || !ret || (n > 0 && !list) || n > PES_HOST_MAX)
+        if (!config || !config->now || !ret)
                 return -EINVAL;
 
         ps = calloc(1, sizeof *ps);
@@ -90,62 +89,129 @@ int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers
                 peers_free(ps);
                 return r;
         }
-
-        ids = calloc(n ? n : 1, sizeof *ids);
-        ps->peers = calloc(n ? n : 1, sizeof *ps->peers);
-        if (!ids || !ps->peers) {
-                peers_free(ps);
-                return -ENOMEM;
-        }
-        peers_assign_ids(list, n, ids);
-        for (size_t i = 0; i < n; i++) {
-                Peer *p = &ps->peers[ids[i] - 1];
-
-                p->id = ids[i];
-                p->voter = list[i].voter; /* Voters=, or every configured peer */
-                p->port = list[i].port;
-                p->state = p->id == config->self ? PEER_SELF : PEER_UNKNOWN;
-                p->initialised = -1;
-                p->name = strdup(list[i].name);
-                p->address = strdup(list[i].address);
-                if (!p->name || !p->address) {
-                        ps->n = n;
-                        peers_free(ps);
-                        return -ENOMEM;
-                }
-        }
-        ps->n = n;
-
-        for (size_t i = 0; i < n; i++) {
-                Peer *p = &ps->peers[i];
-
-                if (p->id == config->self)
-                        continue;
-                r = http_client_add_peer(ps->client, p->id, p->address, p->port, &err);
-                if (r < 0) {
-                        log_error_errno(r, "Cannot add peer %s (%s:%u): %s", p->name, p->address, p->port,
-                                        err.text);
-                        peers_free(ps);
-                        return r;
-                }
-        }
-
         *ret = ps;
         return 0;
+}
+
+static void peer_free(Peer *p) {
+        if (!p)
+                return;
+        free(p->name);
+        free(p->address);
+        free(p->outbox);
+        free(p);
 }
 
 Peers *peers_free(Peers *ps) {
         if (!ps)
                 return NULL;
         http_client_free(ps->client);
-        for (size_t i = 0; i < ps->n; i++) {
-                free(ps->peers[i].name);
-                free(ps->peers[i].address);
-                free(ps->peers[i].outbox);
-        }
+        for (size_t i = 0; i < ps->n; i++)
+                peer_free(ps->peers[i]);
         free(ps->peers);
         free(ps);
         return NULL;
+}
+
+static bool same_string(const char *a, const char *b) {
+        return strcmp(a ?: "", b ?: "") == 0;
+}
+
+int peers_add(Peers *ps, uint16_t id, const char *name, const char *address, uint16_t port, bool voter) {
+        Peer *p = peers_find(ps, id);
+        bool changed = false, readdress;
+        NetError err = {};
+        int r;
+
+        if (!ps || id == PES_HOST_NONE || !name || !name[0])
+                return -EINVAL;
+        if (!address)
+                address = "";
+
+        if (!p) {
+                Peer **a;
+                size_t i;
+
+                p = calloc(1, sizeof *p);
+                if (!p)
+                        return -ENOMEM;
+                p->id = id;
+                p->state = id == ps->config.self ? PEER_SELF : PEER_UNKNOWN;
+                p->initialised = -1;
+                p->name = strdup(name);
+                p->address = strdup("");
+                if (!p->name || !p->address) {
+                        peer_free(p);
+                        return -ENOMEM;
+                }
+                a = reallocarray(ps->peers, ps->n + 1, sizeof *a);
+                if (!a) {
+                        peer_free(p);
+                        return -ENOMEM;
+                }
+                ps->peers = a;
+                for (i = ps->n; i > 0 && ps->peers[i - 1]->id > id; i--)
+                        ps->peers[i] = ps->peers[i - 1];
+                ps->peers[i] = p;
+                ps->n++;
+                changed = true;
+        } else if (!same_string(p->name, name)) {
+                char *n = strdup(name);
+
+                if (!n)
+                        return -ENOMEM;
+                free(p->name);
+                p->name = n;
+                changed = true;
+        }
+        if (p->voter != voter) {
+                p->voter = voter;
+                changed = true;
+        }
+
+        readdress = !same_string(p->address, address) || p->port != port;
+        if (readdress) {
+                char *a = strdup(address);
+
+                if (!a)
+                        return -ENOMEM;
+                if (id != ps->config.self && p->address[0])
+                        (void) http_client_remove_peer(ps->client, id);
+                free(p->address);
+                p->address = a;
+                p->port = port;
+                changed = true;
+                if (id != ps->config.self && address[0] && port > 0) {
+                        r = http_client_add_peer(ps->client, id, address, port, &err);
+                        if (r < 0) {
+                                log_warning_errno(r, "Cannot reach host %s at %s:%u: %s", name, address, port, err.text);
+                                p->address[0] = 0;
+                                return r;
+                        }
+                }
+                /* Requests to the old address end; the failures they report say nothing of this one. */
+                p->in_flight = 0;
+                p->failures = 0;
+        }
+        return changed;
+}
+
+int peers_remove(Peers *ps, uint16_t id) {
+        size_t i;
+
+        if (!ps)
+                return -EINVAL;
+        for (i = 0; i < ps->n; i++)
+                if (ps->peers[i]->id == id)
+                        break;
+        if (i == ps->n)
+                return -ENOENT;
+        if (id != ps->config.self && ps->peers[i]->address[0])
+                (void) http_client_remove_peer(ps->client, id);
+        peer_free(ps->peers[i]);
+        memmove(ps->peers + i, ps->peers + i + 1, (ps->n - i - 1) * sizeof *ps->peers);
+        ps->n--;
+        return 0;
 }
 
 void peers_set_header(Peers *ps, const WireHeader *h) {
@@ -161,21 +227,24 @@ size_t peers_count(const Peers *ps) {
 Peer *peers_at(const Peers *ps, size_t i) {
         assert(ps);
         assert(i < ps->n);
-        return &ps->peers[i];
+        return ps->peers[i];
 }
 
 Peer *peers_find(const Peers *ps, uint16_t id) {
-        if (!ps || id == 0 || id > ps->n)
+        if (!ps || id == 0)
                 return NULL;
-        return &ps->peers[id - 1];
+        for (size_t i = 0; i < ps->n; i++)
+                if (ps->peers[i]->id == id)
+                        return ps->peers[i];
+        return NULL;
 }
 
 Peer *peers_find_name(const Peers *ps, const char *name) {
         if (!ps || !name)
                 return NULL;
         for (size_t i = 0; i < ps->n; i++)
-                if (strcmp(ps->peers[i].name, name) == 0)
-                        return &ps->peers[i];
+                if (strcmp(ps->peers[i]->name, name) == 0)
+                        return ps->peers[i];
         return NULL;
 }
 
@@ -189,8 +258,8 @@ size_t peers_alive(const Peers *ps, bool voters_only) {
         size_t k = 0;
 
         for (size_t i = 0; ps && i < ps->n; i++)
-                if ((ps->peers[i].state == PEER_ALIVE || ps->peers[i].state == PEER_SELF) &&
-                    (!voters_only || ps->peers[i].voter))
+                if ((ps->peers[i]->state == PEER_ALIVE || ps->peers[i]->state == PEER_SELF) &&
+                    (!voters_only || ps->peers[i]->voter))
                         k++;
         return k;
 }
@@ -200,6 +269,8 @@ int peers_queue(Peers *ps, uint16_t to, const PeerMsg *msg) {
 
         if (!p || !msg || to == ps->config.self)
                 return -EINVAL;
+        if (!p->address[0])
+                return -EHOSTUNREACH;
         if (p->n_out >= WIRE_BATCH_MAX)
                 return -ENOBUFS;
         if (p->n_out == p->allocated) {
@@ -226,8 +297,11 @@ static void on_sent(HttpClient *c, uint16_t host, const HttpClientResult *result
 
         if (!p)
                 return;
-        assert(p->in_flight > 0);
-        p->in_flight--;
+        /* A request cancelled by a change of address was already forgotten. */
+        if (result->error == -ECANCELED)
+                return;
+        if (p->in_flight > 0)
+                p->in_flight--;
 
         if (result->error < 0) {
                 p->failures++;
@@ -240,8 +314,9 @@ static void on_sent(HttpClient *c, uint16_t host, const HttpClientResult *result
         }
 
         p->failures = 0;
-        p->last_ok = ps->config.now(ps->config.userdata);
+        p->last_ok = p->last_contact = ps->config.now(ps->config.userdata);
         if (result->reply) {
+                p->epoch = result->reply->header.epoch;
                 p->initialised = result->reply->header.initialised;
                 p->ready = result->reply->header.ready;
                 p->seen_ready = p->seen_ready || p->ready;
@@ -256,11 +331,11 @@ int peers_flush(Peers *ps, uint64_t now) {
         int ret = 0;
 
         for (size_t i = 0; i < ps->n; i++) {
-                Peer *p = &ps->peers[i];
+                Peer *p = ps->peers[i];
                 NetError err = {};
                 int r;
 
-                if (p->id == ps->config.self)
+                if (p->id == ps->config.self || !p->address[0])
                         continue;
 
                 /* No answer for 3H (while asking): dead. */

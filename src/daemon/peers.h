@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The node table: every host of the cluster, its liveness from request outcomes, and one outgoing batch per peer. */
+/* The node table: every member of the cluster, its liveness from request outcomes, and one outgoing batch per peer. */
 #pragma once
 
 #include <stdbool.h>
@@ -23,9 +23,9 @@ typedef enum PeerState {
 typedef struct Peer {
         uint16_t id;
         char *name;
-        char *address;
+        char *address;         /* "" while no address is known: listed, never contacted */
         uint16_t port;
-        bool voter;
+        bool voter;            /* a voter of the installed configuration */
         PeerState state;
         uint64_t last_ok;      /* node clock of the last answered request (0: never) */
         uint64_t last_sent;    /* node clock of the last request sent */
@@ -34,6 +34,9 @@ typedef struct Peer {
         int initialised;       /* its last header's "init" flag: -1 not heard yet, 0, 1 */
         bool ready;            /* its last header's "ready" flag */
         bool seen_ready;       /* it said "ready" at least once: it had decided how to start */
+        Epoch epoch;           /* the configuration epoch of its last header (n 0: not heard yet) */
+        uint64_t last_contact; /* node clock of its last request or answer (0: never) */
+        uint64_t config_pushed; /* node clock of the last configuration sent to it while it lagged */
         PeerMsg *outbox;
         size_t n_out, allocated;
 } Peer;
@@ -58,9 +61,19 @@ typedef struct PeersConfig {
         void *userdata;
 } PeersConfig;
 
-/* The table from Peers= (ids 1…n in the order of the sorted names; self included). */
-int peers_new(const PeersConfig *config, const PeerConfig *list, size_t n, Peers **ret);
+/* An empty table; the manager adds the members (self included) with peers_add(). */
+int peers_new(const PeersConfig *config, Peers **ret);
 Peers *peers_free(Peers *ps);
+
+/*
+ * Adds a member, or updates its name, address and role. An empty or NULL address
+ * keeps the host listed but never contacted until one is known. Returns 1 if
+ * something changed, 0 if not. Peer pointers stay valid until the peer is removed.
+ */
+int peers_add(Peers *ps, uint16_t id, const char *name, const char *address, uint16_t port, bool voter);
+
+/* Drops a host that is no longer a member: its queued and pending requests end. -ENOENT. */
+int peers_remove(Peers *ps, uint16_t id);
 
 /* The header every batch this host sends carries. */
 void peers_set_header(Peers *ps, const WireHeader *h);

@@ -36,6 +36,7 @@ typedef struct StagedWrite {
         uint8_t record[STORE_RECORD_SIZE];
         uint8_t *blob; /* a larger value (owned), written instead of record */
         size_t size;
+        bool clear;    /* drop every record of the database instead */
 } StagedWrite;
 
 /* One transaction: handed to the writer thread, then back to the loop. */
@@ -178,7 +179,7 @@ static int write_commits(Store *s, Commit *first) {
                         MDB_val key = { strlen(w->key), w->key }, val = { w->size, w->blob ?: w->record };
                         MDB_dbi dbi = w->db == DB_META ? s->meta : w->db == DB_CLUSTER ? s->cluster : s->names;
 
-                        r = mdb_put(txn, dbi, &key, &val, 0);
+                        r = w->clear ? mdb_drop(txn, dbi, 0) : mdb_put(txn, dbi, &key, &val, 0);
                         if (r != 0) {
                                 mdb_txn_abort(txn);
                                 return mdb_to_errno(r);
@@ -523,6 +524,28 @@ int store_stage_meta(Store *s, const char *key, uint64_t value) {
         p = w->record;
         put_u64(&p, value);
         w->size = 8;
+        return 0;
+}
+
+int store_stage_clear_names(Store *s) {
+        StagedWrite *w;
+
+        if (!s)
+                return -EINVAL;
+        /* Names staged before are dropped with the rest; later ones are written after. */
+        size_t k = 0;
+        for (size_t i = 0; i < s->n_staged; i++) {
+                if (s->staged[i].db == DB_NAMES) {
+                        free(s->staged[i].blob);
+                        continue;
+                }
+                s->staged[k++] = s->staged[i];
+        }
+        s->n_staged = k;
+        w = stage_slot(s, DB_NAMES, "");
+        if (!w)
+                return -ENOMEM;
+        w->clear = true;
         return 0;
 }
 

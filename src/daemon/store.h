@@ -93,6 +93,10 @@ int store_config_decode(const void *buf, size_t size, StoreConfig *ret);
 int store_book_encode(const WireNode *book, size_t n, uint8_t **ret, size_t *ret_size);
 int store_book_decode(const void *buf, size_t size, WireNode **ret, size_t *ret_n);
 
+/* Drops every name's acceptor state with the next commit (a host that joins another
+ * cluster starts as a candidate, with no acceptor state). */
+int store_stage_clear_names(Store *s);
+
 /* Whether anything is staged. */
 bool store_has_staged(const Store *s);
 

@@ -497,8 +497,38 @@ static void test_config_and_book_codecs_reject_corruption(void **state) {
         assert_int_equal(store_book_encode(book, 1, &buf, &size), -EINVAL);
 }
 
+/* A host that joins another cluster drops its acceptor table in the same commit as its new identity. */
+static void test_clearing_the_names(void **state) {
+        Ballot bp = { 7, 2 };
+        RegValue v = lease_value(7, 2, 3);
+        Loaded l = {};
+        Store *s;
+        Done d = {};
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_stage(s, "a.service", &bp, &v), 0);
+        assert_int_equal(store_stage(s, "b.service", &bp, &v), 0);
+        assert_int_equal(store_commit(s, on_done, &d), 0);
+        run_until(&d.calls, 1);
+        assert_int_equal(store_stage(s, "c.service", &bp, &v), 0);
+        assert_int_equal(store_stage_clear_names(s), 0);
+        assert_int_equal(store_stage(s, "d.service", &bp, &v), 0);
+        assert_int_equal(store_stage_meta(s, "host-id", 9), 0);
+        assert_int_equal(store_commit(s, on_done, &d), 0);
+        run_until(&d.calls, 2);
+        assert_int_equal(d.error, 0);
+        store_free(s);
+
+        assert_int_equal(store_open(dir, event, &s, NULL), 0);
+        assert_int_equal(store_load(s, collect, &l), 0);
+        assert_int_equal(l.n, 1);
+        assert_string_equal(l.names[0], "d.service");
+        store_free(s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_clearing_the_names, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_register_state_survives_reopen, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_address_book_and_texts_survive_reopen, setup, teardown),
                 cmocka_unit_test(test_config_and_book_codecs_reject_corruption),
