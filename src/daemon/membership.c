@@ -17,6 +17,8 @@
 #include "net/http-client.h"
 
 #define JOIN_PATH "/v1/join"
+/* A member asks another to remove it (the core never drives its own removal). */
+#define LEAVE_PATH "/v1/leave"
 #define JOIN_TIMEOUT_USEC (30 * USEC_PER_SEC)
 #define BOOK_NAME_SUFFIX_MAX 8
 
@@ -32,6 +34,7 @@ typedef struct MemberOp {
         char *join_address;         /* the member asked, for messages */
         uint16_t join_id;           /* the id the cluster gave this host */
         bool handing_off;           /* manager_leave(self): waiting for this host's names to move */
+        bool asking;                /* manager_leave(self): another member was asked to remove us */
         bool change_started;        /* node_config_change() was called */
         uint64_t deadline;          /* node clock: the hand-off gives up then */
         sd_event_source *restart;   /* the rebuild after a join, from its own loop turn */
@@ -432,8 +435,10 @@ static const char *change_error_text(int error) {
         }
 }
 
-static void answer_join(Manager *m, MemberOp *op, uint16_t id, const VoterConfig *current) {
-        const VoterConfig *c = current->epoch.n >= m->voters.epoch.n && config_has(current, id) ? current : &m->voters;
+static void answer_change(Manager *m, MemberOp *op, uint16_t id, const VoterConfig *current) {
+        bool want_member = op->kind == CHANGE_ADD_MEMBER;
+        const VoterConfig *c = current->epoch.n >= m->voters.epoch.n && config_has(current, id) == want_member ? current
+                                                                                                           : &m->voters;
         WireHeader h;
         PeerMsg msg = {};
         NetError err = {};
@@ -454,10 +459,12 @@ static void answer_join(Manager *m, MemberOp *op, uint16_t id, const VoterConfig
         r = http_peer_request_reply(op->request, &h, &msg, 1, &err);
         op->request = NULL;
         if (r < 0)
-                log_warning_errno(r, "Cannot answer the join of %s: %s", op->joiner.name, err.text);
-        else
+                log_warning_errno(r, "Cannot answer %s: %s", op->joiner.name, err.text);
+        else if (op->kind == CHANGE_ADD_MEMBER)
                 log_info("Host %s (%s:%u) joined the cluster as id %u.", op->joiner.name, op->joiner.address,
                          op->joiner.port, id);
+        else
+                log_info("Host %s (id %u) left the cluster.", op->joiner.name, id);
 }
 
 static void refuse_join(MemberOp *op, int error, const char *why) {
@@ -492,8 +499,22 @@ static void on_change_end(Manager *m, const Action *a) {
                 op->joiner.id = a->notify.host;
                 (void) book_put(m, &op->joiner);
                 (void) peer_update(m, op->joiner.id);
-                answer_join(m, op, a->notify.host, &a->notify.config);
+                answer_change(m, op, a->notify.host, &a->notify.config);
                 op_finish(m, 0, a->notify.host, NULL);
+                return;
+        }
+        if (op->kind == CHANGE_REMOVE_MEMBER && op->request) {
+                if (error < 0) {
+                        char why[256];
+
+                        snprintf(why, sizeof why, "cannot remove %s: %s", op->joiner.name, change_error_text(error));
+                        refuse_join(op, error, why);
+                        op_finish(m, error, PES_HOST_NONE, "The leave of %s failed: %s.", op->joiner.name,
+                                  change_error_text(error));
+                        return;
+                }
+                answer_change(m, op, op->host, &a->notify.config);
+                op_finish(m, 0, op->host, NULL);
                 return;
         }
 
@@ -663,8 +684,64 @@ static void on_join_request(HttpPeerRequest *req, const WireBatch *batch, void *
         (void) manager_flush(m);
 }
 
+/* A member that has handed off its names asks to be removed. */
+static void on_leave_request(HttpPeerRequest *req, const WireBatch *batch, void *userdata) {
+        Manager *m = userdata;
+        const WireHeader *h = &batch->header;
+        MemberOp *op;
+        char why[256];
+        int r;
+
+        /* The join route's window keeps its replay protection; the cluster is checked here. */
+        if (h->cluster_id != m->cluster_id) {
+                (void) http_peer_request_refuse(req, 403, "request for another cluster");
+                return;
+        }
+        if (m->stopping || m->restarting) {
+                (void) http_peer_request_refuse(req, 503, "pesd is shutting down");
+                return;
+        }
+        if (!config_has(&m->voters, h->from)) {
+                (void) http_peer_request_refuse(req, 404, "not a member of this cluster");
+                return;
+        }
+        if (cfg_is_voter(&m->voters, h->from)) {
+                (void) http_peer_request_refuse(req, 403, "a voter: remove it as a voter first (pesctl voters remove)");
+                return;
+        }
+        if (m->op || node_config_driving(m->node, NULL, NULL)) {
+                (void) http_peer_request_refuse(req, 503, "a membership change is in flight here; try again");
+                return;
+        }
+        op = calloc(1, sizeof *op);
+        if (!op) {
+                (void) http_peer_request_fail(req, -ENOMEM);
+                return;
+        }
+        op->kind = CHANGE_REMOVE_MEMBER;
+        op->host = h->from;
+        op->request = req;
+        snprintf(op->joiner.name, sizeof op->joiner.name, "%s", manager_host_name(m, h->from));
+        m->op = op;
+        log_info("Host %s asks to leave the cluster.", op->joiner.name);
+        r = node_config_change(m->node, CHANGE_REMOVE_MEMBER, h->from, manager_now(m), &m->actions);
+        if (r < 0) {
+                snprintf(why, sizeof why, "cannot remove %s: %s", op->joiner.name, change_error_text(r));
+                refuse_join(op, r, why);
+                op_finish(m, r, PES_HOST_NONE, "The leave of %s failed: %s.", op->joiner.name, change_error_text(r));
+                return;
+        }
+        op->change_started = true;
+        (void) manager_flush(m);
+}
+
 int membership_join_route(Manager *m) {
-        return http_server_add_join_route(m->server, JOIN_PATH, on_join_request, m);
+        int r;
+
+        r = http_server_add_join_route(m->server, JOIN_PATH, on_join_request, m);
+        if (r < 0)
+                return r;
+        return http_server_add_join_route(m->server, LEAVE_PATH, on_leave_request, m);
 }
 
 /* ---- joining ---- */
@@ -918,6 +995,64 @@ static void leave_hand_off(Manager *m) {
         }
 }
 
+static void on_leave_reply(HttpClient *c, uint16_t host, const HttpClientResult *result, void *userdata) {
+        Manager *m = userdata;
+        MemberOp *op = m->op;
+        const WireBatch *b = result->reply;
+
+        if (!op || !op->asking)
+                return;
+        op->asking = false;
+        if (result->error < 0) {
+                op_finish(m, result->error, m->self, "Cannot leave: %s.", result->error_text ?: strerror(-result->error));
+                return;
+        }
+        /* The answer carries the configuration without this host: install it now. */
+        for (size_t i = 0; i < b->n_msgs; i++)
+                if (b->msgs[i].type == MSG_NACK_CONFIG && b->msgs[i].config.epoch.n > m->voters.epoch.n)
+                        (void) node_set_config(m->node, &b->msgs[i].config, manager_now(m), &m->actions);
+        (void) manager_flush(m);
+        op_finish(m, 0, m->self, "This host left cluster %s.", m->cluster_name ?: "(unnamed)");
+}
+
+/* Asks a live member (a voter first) to remove this host. */
+static int ask_to_leave(Manager *m) {
+        HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
+        Peer *best = NULL;
+        NetError err = {};
+        WireHeader h;
+        int r;
+
+        for (size_t i = 0; i < peers_count(m->peers); i++) {
+                Peer *p = peers_at(m->peers, i);
+
+                if (p->id == m->self || p->state != PEER_ALIVE || !p->address[0])
+                        continue;
+                if (!best || (p->voter && !best->voter))
+                        best = p;
+        }
+        if (!best)
+                return -EHOSTUNREACH;
+        if (!m->join_client) {
+                cc.key = &m->key;
+                cc.cluster_id = m->cluster_id;
+                cc.tls_ca_file = m->config.tls_ca;
+                cc.tls_cert_file = m->config.tls_certificate;
+                cc.tls_key_file = m->config.tls_key;
+                r = http_client_new(&m->join_client, m->event, &cc, &err);
+                if (r < 0)
+                        return r;
+        }
+        manager_header_fill(m, &h);
+        r = http_client_join(m->join_client, best->address, best->port, LEAVE_PATH, &h, JOIN_TIMEOUT_USEC,
+                             on_leave_reply, m, &err);
+        if (r < 0)
+                return r;
+        m->op->asking = true;
+        log_info("Every name is handed off or released; asking %s to remove this host from the members.", best->name);
+        return 0;
+}
+
 void membership_tick(Manager *m) {
         MemberOp *op = m->op;
         const char *held = NULL;
@@ -942,13 +1077,10 @@ void membership_tick(Manager *m) {
                         (void) node_release(m->node, guard_name(g), now, &m->actions);
         }
         op->handing_off = false;
-        r = node_config_change(m->node, CHANGE_REMOVE_MEMBER, m->self, now, &m->actions);
-        if (r < 0) {
-                op_finish(m, r, m->self, "Cannot leave: %s.", change_error_text(r));
-                return;
-        }
-        op->change_started = true;
-        log_info("Every name is handed off or released; removing this host from the members.");
+        r = ask_to_leave(m);
+        if (r < 0)
+                op_finish(m, r, m->self, "Cannot leave: no other member could be asked to remove this host (%s).",
+                          strerror(-r));
 }
 
 static MemberOp *op_new(Manager *m, ConfigChangeKind kind, uint16_t host, ManagerDoneFunc done, void *userdata) {
