@@ -693,11 +693,21 @@ int acceptor_handle(Acceptor *a, const PeerMsg *m, uint64_t now, ActionList *out
          */
         if (m->epoch.n > a->config.epoch.n) {
                 Action *act = action_list_append(out, ACTION_NOTIFY, NULL);
+                PeerMsg *r;
+
                 if (!act)
                         return -ENOMEM;
                 act->notify.kind = NOTIFY_CONFIG;
                 act->notify.from = m->from;
                 act->notify.config.epoch = m->epoch;
+                /*
+                 * Not counted, but the sender learns that this voter is behind and
+                 * sends it the chosen configuration (node_receive()).
+                 */
+                r = send_to(a, out, m->from, MSG_NACK_CONFIG, m->type == MSG_SCAN ? NULL : m->name, m->round, false);
+                if (!r)
+                        return -ENOMEM;
+                r->config = a->config;
                 return 0;
         }
         /*

@@ -85,8 +85,10 @@ const VoterConfig *acceptor_config(const Acceptor *a);
  * recovering voter) and, while recovering, SCAN_REPLY and SCAN_DONE. Rules
  * (DESIGN.md "Messages", "Sequence numbers", "Membership"):
  *  - an older epoch, or the same n with another hash (a host with another Peers=
- *    list), gets NACK_CONFIG with this voter's configuration; a newer epoch gets
- *    no answer (this voter is behind) and a NOTIFY_CONFIG;
+ *    list), gets NACK_CONFIG with this voter's configuration; a newer epoch is
+ *    not answered (this voter is behind): a NOTIFY_CONFIG, and a NACK_CONFIG
+ *    with this voter's older configuration, so that the sender pushes the chosen
+ *    one (node_receive() answers it with CFG_COMMIT);
  *  - READ → READ_REPLY(bp, v, remaining);
  *  - PREPARE(b) from p: while v is a live LEASE/RESERVED on this clock and p is not
  *    its holder → NACK_LIVE(bp, remaining), bp unchanged; else b ≤ bp →

@@ -74,6 +74,7 @@ const char *action_type_to_string(ActionType t) {
                 [ACTION_KILL_UNIT] = "kill-unit",
                 [ACTION_ARM_TIMER] = "arm-timer",
                 [ACTION_NOTIFY] = "notify",
+                [ACTION_PERSIST_CONFIG] = "persist-config",
         };
 
         if ((unsigned) t >= _ACTION_TYPE_MAX)
@@ -88,6 +89,8 @@ const char *notify_kind_to_string(NotifyKind k) {
                 [NOTIFY_OWNER] = "owner",
                 [NOTIFY_CONFIG] = "config",
                 [NOTIFY_RELEASED] = "released",
+                [NOTIFY_INSTALLED] = "installed",
+                [NOTIFY_CHANGE] = "change",
         };
 
         if ((unsigned) k >= _NOTIFY_KIND_MAX)

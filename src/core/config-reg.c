@@ -218,13 +218,18 @@ int config_reg_handle(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) 
         c = &n->ctx.config;
 
         if (m->epoch.n > c->epoch.n) {
-                /* This node is behind: silent, and the daemon may fetch the newer one. */
+                /* This node is behind: not counted, and the daemon may fetch the newer one. */
                 Action *a = action_list_append(out, ACTION_NOTIFY, NULL);
                 if (!a)
                         return -ENOMEM;
                 a->notify.kind = NOTIFY_CONFIG;
                 a->notify.from = m->from;
                 a->notify.config.epoch = m->epoch;
+                /* The sender sees this node is behind and pushes it the chosen configuration. */
+                r = node_send(n, out, m->from, MSG_NACK_CONFIG, m->round, false);
+                if (!r)
+                        return -ENOMEM;
+                r->config = *c;
                 return 0;
         }
         if (!epoch_equal(&m->epoch, &c->epoch) || !voter_config_is_member(c, m->from)) {

@@ -48,6 +48,7 @@ typedef struct Round {
         /* A live claim of another host was seen: wait this long. */
         bool saw_live;
         uint64_t live_remaining;
+        Ballot live_ba; /* the highest ballot of such a claim */
         /* A live RESERVED for this host was seen (handoff target). */
         bool reserved_for_self;
 } Round;
@@ -544,6 +545,8 @@ static void note_value(Guard *g, const PeerMsg *m) {
         }
         if (live && m->value.holder != g->ctx->self) {
                 rd->saw_live = true;
+                if (ballot_compare(&m->value.ba, &rd->live_ba) > 0)
+                        rd->live_ba = m->value.ba;
                 g->seen_holder = m->value.holder;
                 if (m->remaining_usec > rd->live_remaining)
                         rd->live_remaining = m->remaining_usec;
@@ -615,6 +618,16 @@ static int finish_prepare(Guard *g, uint64_t now, ActionList *out) {
 
         /* Phase 2 may use this ballot from now on, and only this one. */
         g->promised = g->round.ballot;
+
+        /*
+         * FINDINGS.md F2: a voter that recovered (a lost disk, a new voter) may
+         * keep a claim live that a later ballot already replaced elsewhere. A value
+         * accepted at a higher ballot was proposed after a prepare quorum found no
+         * live claim of another host, so a live claim below the top ballot of the
+         * round is over: it is ignored. A claim at the top ballot never is.
+         */
+        if (g->round.saw_live && g->round.have_top && ballot_compare(&g->round.top.ba, &g->round.live_ba) > 0)
+                g->round.saw_live = false;
         note_seen_holder(g);
 
         if (g->state == GUARD_RELEASING) {

@@ -188,10 +188,22 @@ int node_move(Node *n, const char *name, uint16_t to, uint64_t now, ActionList *
         return guard_handoff(g, to, now, out);
 }
 
-/* A NACK_CONFIG carries the sender's installed configuration, a chosen one: install it if newer. */
+/*
+ * A NACK_CONFIG carries the sender's installed configuration, a chosen one:
+ * install it if newer. An older one means the sender is behind (it did not
+ * count the request): it is sent the chosen configuration, as a CFG_COMMIT.
+ */
 static int nack_config(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) {
         int r;
 
+        if (m->config.epoch.n < n->ctx.config.epoch.n && voter_config_is_member(&n->ctx.config, m->from)) {
+                PeerMsg *c = node_send(n, out, m->from, MSG_CFG_COMMIT, 0, false);
+
+                if (!c)
+                        return -ENOMEM;
+                c->config = n->ctx.config;
+                return 0;
+        }
         if (m->config.epoch.n <= n->ctx.config.epoch.n || voter_config_validate(&m->config) < 0)
                 return 0;
         r = config_reg_install(n, &m->config, now, out);

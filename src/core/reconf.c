@@ -269,13 +269,21 @@ static int send_to_set(Node *n, const VoterConfig *c, bool prepare_set, MsgType 
         return 0;
 }
 
-static Ballot next_ballot(Node *n, uint64_t seen, ActionList *out, int *ret) {
+/*
+ * A new ballot of this host above seen (DESIGN.md "Identity": never a ballot an
+ * earlier life of this host sent). For a name, it is also above the ballot this
+ * host's guard of the name used, and the floor is raised to it, so the guard's
+ * next ballot is above the driver's too: one host never uses a ballot twice.
+ */
+static Ballot next_ballot(Node *n, const char *name, uint64_t seen, ActionList *out, int *ret) {
+        const Guard *g = name ? name_table_get(&n->guards, name) : NULL;
         uint64_t c = seen;
         Ballot b;
 
-        /* DESIGN.md "Identity": never a ballot an earlier life of this host sent. */
         if (n->ctx.ballot_floor > c)
                 c = n->ctx.ballot_floor;
+        if (g && guard_ballot(g).counter > c)
+                c = guard_ballot(g).counter;
         b = ballot_next(c, n->ctx.self);
         *ret = 0;
         if (b.counter > n->ctx.ballot_reserve) {
@@ -288,6 +296,8 @@ static Ballot next_ballot(Node *n, uint64_t seen, ActionList *out, int *ret) {
                 n->ctx.ballot_reserve = b.counter + GUARD_BALLOT_RESERVE_STEP;
                 a->ballots.reserve = n->ctx.ballot_reserve;
         }
+        if (name && b.counter > n->ctx.ballot_floor)
+                n->ctx.ballot_floor = b.counter;
         return b;
 }
 
@@ -300,7 +310,7 @@ static int start_write(Node *n, bool marking, uint64_t now, ActionList *out) {
         rc->marking = marking;
         rc->base = n->ctx.config;
         rc->round = new_round(n);
-        rc->ballot = next_ballot(n, rc->max_counter, out, &r);
+        rc->ballot = next_ballot(n, NULL, rc->max_counter, out, &r);
         if (r < 0)
                 return r;
         rc->max_counter = rc->ballot.counter;
@@ -666,7 +676,7 @@ static int name_decide(Node *n, const char *name, RescanName *e, uint64_t now, A
         if (value_is_claim(top) && rem == 0) {
                 /* Expired everywhere: rewritten as FREE with the same token. */
                 e->state = RESCAN_PREPARE;
-                e->ballot = next_ballot(n, max_bp, out, &r);
+                e->ballot = next_ballot(n, name, max_bp, out, &r);
                 if (r < 0)
                         return r;
                 if (e->ballot.counter > rc->max_counter)

@@ -8,6 +8,7 @@
 #include "core/acceptor.h"
 #include "core/ballot.h"
 #include "core/quorum.h"
+#include "core/reconf.h"
 #include "sim-internal.h"
 
 static bool listed(const char *list, const char *inv) {
@@ -71,44 +72,71 @@ static bool unit_running(const SimUnit *u) {
 /*
  * I2: a holder's deadline is at or before the expiry at every voter of its
  * quorum. The checker does not know which voters answered the round, so it asks
- * for an accept quorum of voters that each either keep this holder's LEASE live
- * until at least the holder's deadline (both converted to true time), or cannot
- * grant the name now: down (on restart it counts a full T·(1+ρ) from its start)
- * or recovering a lost disk (it waits T_max·(1+ρ) before answering).
+ * that the voters which could grant the name before the holder's deadline are
+ * too few to form a prepare quorum, in every configuration a host that is up has
+ * installed (during a voter change two are in use). A voter covers the holder if
+ * it keeps this holder's LEASE live until at least the holder's deadline (both
+ * converted to true time), or cannot grant the name now: down (on restart it
+ * counts a full T·(1+ρ) from its start), recovering (it waits T_max·(1+ρ) before
+ * answering), or not a voter of the configuration it installed (silent). With
+ * one stable configuration this is "an accept quorum of voters covers it".
  */
+static bool covers_holder(Sim *s, unsigned name, const SimNode *h, const SimNode *v, uint64_t valid_true,
+                          char *why, size_t size, size_t *k) {
+        const AcceptorEntry *e;
+        uint64_t ea_true;
+
+        if (!v->up || !v->core || !acceptor_serving(node_acceptor(v->core)) ||
+            voter_config_index(node_config(v->core), v->host) < 0)
+                return true;
+        e = acceptor_lookup(node_acceptor(v->core), s->names[name].name);
+        if (!e) {
+                if (*k < size)
+                        *k += (size_t) snprintf(why + *k, size - *k, " n%u:none", v->host);
+                return false;
+        }
+        ea_true = e->ea ? sim_true_at(v, e->ea) : 0;
+        if (e->v.kind == VALUE_LEASE && e->v.holder == h->host && e->ea != 0 && ea_true >= valid_true)
+                return true;
+        if (*k < size)
+                *k += (size_t) snprintf(why + *k, size - *k, " n%u:%s(n%u) ea@%" PRIu64,
+                                        v->host, value_kind_to_string(e->v.kind), e->v.holder, ea_true);
+        return false;
+}
+
 static void check_i2(Sim *s, unsigned name, const SimNode *h, uint64_t valid_true) {
-        unsigned covers = 0, quorum = voter_config_accept_quorum(&s->config);
-        char why[256] = "";
-        size_t k = 0;
+        const VoterConfig *seen[SIM_NODES_MAX];
+        unsigned n_seen = 0;
 
         for (unsigned i = 0; i < s->n_nodes; i++) {
-                const SimNode *v = &s->nodes[i];
-                const AcceptorEntry *e;
-                uint64_t ea_true;
+                const VoterConfig *c;
+                unsigned open = 0, quorum;
+                char why[256] = "";
+                size_t k = 0;
+                bool dup = false;
 
-                if (!v->voter)
+                if (!s->nodes[i].up || !s->nodes[i].core)
                         continue;
-                if (!v->up || !acceptor_serving(node_acceptor(v->core))) {
-                        covers++;
+                c = node_config(s->nodes[i].core);
+                for (unsigned j = 0; j < n_seen; j++)
+                        dup = dup || epoch_equal(&seen[j]->epoch, &c->epoch);
+                if (dup)
                         continue;
+                seen[n_seen++] = c;
+
+                quorum = voter_config_prepare_quorum(c);
+                for (unsigned j = 0; j < c->n_voters; j++) {
+                        const SimNode *v = &s->nodes[c->voters[j] - 1];
+
+                        if (!voter_config_in_prepare_set(c, v->host))
+                                continue;
+                        if (!covers_holder(s, name, h, v, valid_true, why, sizeof(why), &k))
+                                open++;
                 }
-                e = acceptor_lookup(node_acceptor(v->core), s->names[name].name);
-                if (!e) {
-                        k += (size_t) snprintf(why + k, sizeof(why) - k, " n%u:none", v->host);
-                        continue;
-                }
-                ea_true = e->ea ? sim_true_at(v, e->ea) : 0;
-                if (e->v.kind == VALUE_LEASE && e->v.holder == h->host && e->ea != 0 && ea_true >= valid_true) {
-                        covers++;
-                        continue;
-                }
-                if (k < sizeof(why))
-                        k += (size_t) snprintf(why + k, sizeof(why) - k, " n%u:%s(n%u) ea@%" PRIu64,
-                                               v->host, value_kind_to_string(e->v.kind), e->v.holder, ea_true);
+                if (open >= quorum)
+                        sim_violation(s, "I2", "%s: n%u holds until true %" PRIu64 " but %u voters of epoch %" PRIu64 " could grant it before (a prepare quorum is %u):%s",
+                                      s->names[name].name, h->host, valid_true, open, c->epoch.n, quorum, why);
         }
-        if (covers < quorum)
-                sim_violation(s, "I2", "%s: n%u holds until true %" PRIu64 " but only %u voters keep it that long (quorum %u):%s",
-                              s->names[name].name, h->host, valid_true, covers, quorum, why);
 }
 
 /* I4: ba ≤ bp; bp never decreases within a life, nor below any ballot this voter promised or accepted. */
@@ -333,25 +361,99 @@ void sim_check_calm_ends(Sim *s) {
 }
 
 /*
- * I7: quorums in concurrent use intersect. The voter set is fixed in these runs,
- * so this checks the configuration every host uses: any prepare quorum meets any
- * accept quorum. Voter changes (a later issue) will drive configurations through
- * here as they change.
+ * I7: quorums in concurrent use intersect, across voter changes. Checked in two
+ * ways. Statically, whenever a host installs a configuration: within it, every
+ * prepare quorum meets every accept quorum. And on what the hosts do, per name:
+ * a value is *chosen* once ACCEPTED replies for its ballot left an accept quorum
+ * of voters of one epoch (as the acceptors saw it); every prepare quorum that a
+ * proposer then completes for a higher ballot (the promisers it counts: of its
+ * own epoch, in its own prepare set) must include a voter whose promise carries
+ * that chosen ballot or a later one. This is the intersection the CASPaxos voter
+ * change must keep (DESIGN.md "Membership"): a prepare quorum of a later epoch
+ * that misses the latest chosen value is how a change would lose a tenure.
  */
 void sim_check_i7(Sim *s) {
-        const VoterConfig *c = &s->config;
-        unsigned prepare_set = 0, accept_set = 0;
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                const VoterConfig *c;
+                unsigned prepare_set = 0, accept_set = 0;
 
-        for (unsigned i = 0; i < c->n_voters; i++) {
-                if (voter_config_in_prepare_set(c, c->voters[i]))
-                        prepare_set++;
-                if (voter_config_in_accept_set(c, c->voters[i]))
-                        accept_set++;
+                if (!s->nodes[i].up || !s->nodes[i].core)
+                        continue;
+                c = node_config(s->nodes[i].core);
+                for (unsigned k = 0; k < c->n_voters; k++) {
+                        if (voter_config_in_prepare_set(c, c->voters[k]))
+                                prepare_set++;
+                        if (voter_config_in_accept_set(c, c->voters[k]))
+                                accept_set++;
+                }
+                /* The accept quorum has at least a − (n − p) members in the prepare set. */
+                if (prepare_set > accept_set ||
+                    voter_config_prepare_quorum(c) + voter_config_accept_quorum(c) - (accept_set - prepare_set) <= prepare_set)
+                        sim_violation(s, "I7", "n%u epoch %" PRIu64 ": a prepare quorum of %u and an accept quorum of %u need not meet among %u voters",
+                                      s->nodes[i].host, c->epoch.n, voter_config_prepare_quorum(c),
+                                      voter_config_accept_quorum(c), accept_set);
         }
-        if (prepare_set > accept_set ||
-            voter_config_prepare_quorum(c) + voter_config_accept_quorum(c) <= accept_set)
-                sim_violation(s, "I7", "a prepare quorum of %u and an accept quorum of %u need not meet among %u voters",
-                              voter_config_prepare_quorum(c), voter_config_accept_quorum(c), accept_set);
+}
+
+/* An ACCEPTED leaves voter n (after its write is durable). */
+void sim_check_i7_accepted(Sim *s, SimNode *n, const PeerMsg *m) {
+        const VoterConfig *c;
+        SimName *nm;
+        int name, idx;
+
+        name = sim_name_index(s, m->name);
+        if (name < 0 || !n->core)
+                return;
+        nm = &s->names[name];
+        c = node_config(n->core);
+        idx = voter_config_index(c, n->host);
+        if (idx < 0 || !voter_config_in_accept_set(c, n->host))
+                return;
+
+        int cmp = ballot_compare(&m->value.ba, &nm->i7_ba);
+        if (cmp < 0)
+                return;
+        if (cmp > 0 || !epoch_equal(&m->epoch, &nm->i7_epoch)) {
+                /* A new ballot, or the same one counted again under another epoch. */
+                nm->i7_ba = m->value.ba;
+                nm->i7_epoch = m->epoch;
+                nm->i7_mask = 0;
+                nm->i7_quorum = voter_config_accept_quorum(c);
+        }
+        nm->i7_mask |= 1u << n->host;
+        if ((unsigned) __builtin_popcount(nm->i7_mask) >= nm->i7_quorum &&
+            ballot_compare(&nm->i7_ba, &nm->chosen_ba) > 0)
+                nm->chosen_ba = nm->i7_ba;
+}
+
+static void check_i7_promise(Sim *s, SimNode *n, const PeerMsg *m, int name) {
+        const VoterConfig *c = node_config(n->core);
+        const SimName *nm = &s->names[name];
+
+        if (!voter_config_in_prepare_set(c, m->from) || !epoch_equal(&m->epoch, &c->epoch))
+                return;
+        if (m->round != n->i7_round[name] || ballot_compare(&m->ballot, &n->i7_ballot[name]) != 0) {
+                n->i7_round[name] = m->round;
+                n->i7_ballot[name] = m->ballot;
+                n->i7_mask[name] = 0;
+                n->i7_seen[name] = (Ballot) {};
+                n->i7_checked[name] = false;
+        }
+        n->i7_mask[name] |= 1u << m->from;
+        if (ballot_compare(&m->value.ba, &n->i7_seen[name]) > 0)
+                n->i7_seen[name] = m->value.ba;
+        if (n->i7_checked[name] || (unsigned) __builtin_popcount(n->i7_mask[name]) < voter_config_prepare_quorum(c))
+                return;
+        n->i7_checked[name] = true;
+        /* Only a value chosen below the prepared ballot must show. */
+        if (ballot_compare(&nm->chosen_ba, &m->ballot) >= 0)
+                return;
+        if (ballot_compare(&n->i7_seen[name], &nm->chosen_ba) < 0)
+                sim_violation(s, "I7", "n%u: a prepare quorum (epoch %" PRIu64 ", promisers 0x%x) for %s b=%" PRIu64 ".%u "
+                              "saw at most ba=%" PRIu64 ".%u, but ba=%" PRIu64 ".%u was chosen",
+                              n->host, c->epoch.n, n->i7_mask[name], m->name, m->ballot.counter, m->ballot.host,
+                              n->i7_seen[name].counter, n->i7_seen[name].host,
+                              nm->chosen_ba.counter, nm->chosen_ba.host);
 }
 
 /*
@@ -361,28 +463,38 @@ void sim_check_i7(Sim *s) {
  * Otherwise its ACCEPT can overwrite a value chosen at a lower ballot in between.
  */
 void sim_check_received(Sim *s, SimNode *n, const PeerMsg *m) {
-        unsigned quorum = voter_config_prepare_quorum(&s->config);
+        const VoterConfig *c;
+        unsigned quorum;
         Ballot (*q)[SIM_QUORUM_HISTORY];
+        size_t slot;
         int name, idx;
 
-        if (m->type != MSG_PROMISE)
+        if (m->type != MSG_PROMISE || !n->core)
                 return;
+        c = node_config(n->core);
+        quorum = voter_config_prepare_quorum(c);
         name = sim_name_index(s, m->name);
-        idx = voter_config_index(&s->config, m->from);
+        idx = voter_config_index(c, m->from);
         if (name < 0 || idx < 0 || m->ballot.host != n->host)
                 return;
-        /* Promises count toward the round they answer; a late one for an older round does not. */
-        if (m->round != n->promise_round[name]) {
-                if (m->round < n->promise_round[name])
+        check_i7_promise(s, n, m, name);
+        /*
+         * Promises count toward the round they answer; a late one for an older
+         * round does not. The change driver's rounds (a rescan's rewrite) may run
+         * beside the guard's for the same name: each has its own slot.
+         */
+        slot = 2 * (size_t) name + ((m->round & RECONF_ROUND_BIT) ? 1 : 0);
+        if (m->round != n->promise_round[slot]) {
+                if (m->round < n->promise_round[slot])
                         return;
-                n->promise_round[name] = m->round;
-                n->promise_ballot[name] = m->ballot;
-                n->promise_mask[name] = 0;
+                n->promise_round[slot] = m->round;
+                n->promise_ballot[slot] = m->ballot;
+                n->promise_mask[slot] = 0;
         }
-        if (ballot_compare(&m->ballot, &n->promise_ballot[name]) != 0)
+        if (ballot_compare(&m->ballot, &n->promise_ballot[slot]) != 0)
                 return;
-        n->promise_mask[name] |= 1u << idx;
-        if ((unsigned) __builtin_popcount(n->promise_mask[name]) != quorum)
+        n->promise_mask[slot] |= 1u << idx;
+        if ((unsigned) __builtin_popcount(n->promise_mask[slot]) != quorum)
                 return;
         q = &n->quorum_ballots[name];
         memmove(&(*q)[1], &(*q)[0], (SIM_QUORUM_HISTORY - 1) * sizeof(Ballot));
@@ -416,6 +528,9 @@ void sim_check_proposed(Sim *s, SimNode *n, const PeerMsg *m) {
                 return;
         }
 
+        /* The identity round of a rescan repeats a value at its own ballot: a repair, not a proposal. */
+        if (m->identity)
+                return;
         for (unsigned i = 0; i < SIM_QUORUM_HISTORY; i++)
                 if (ballot_compare(&m->ballot, &n->quorum_ballots[name][i]) == 0)
                         return;

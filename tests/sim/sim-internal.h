@@ -33,6 +33,7 @@ typedef enum SimEventType {
         EV_TICK,        /* the daemon's one loop timer: node_tick() if the core's next deadline is due */
         EV_PAUSE,       /* a pause aimed at a holder's fence deadline begins */
         EV_PING,        /* pesd's peer liveness: every H/2 each host hears the peers it can reach */
+        EV_RECONF,      /* the operator changes the voters (SimParams.reconf) */
         _EV_MAX,
 } SimEventType;
 
@@ -87,11 +88,19 @@ typedef struct SimWrite {
 /* SimWrite.name of the ballot reserve (bp.counter); -1 is the "initialised" marker. */
 #define SIM_WRITE_BALLOTS (-2)
 
+/* The voter-configuration register as written by ACTION_PERSIST_CONFIG. */
+typedef struct SimConfigDisk {
+        VoterConfig installed;
+        Ballot bp, ba;
+        VoterConfig accepted;
+} SimConfigDisk;
+
 typedef struct SimBatch {
         uint64_t gen;
         uint64_t group; /* the commit (one fsync) it is part of */
         SimWrite *writes;
         size_t n_writes, allocated;
+        SimConfigDisk *config; /* the last PERSIST_CONFIG of the turn, or NULL */
 } SimBatch;
 
 /* A reply that waits for the sync of every write queued before it (action.h). */
@@ -114,7 +123,7 @@ typedef struct SimPacket {
 
 typedef struct SimNode {
         uint16_t host;       /* host id = index + 1 */
-        bool voter;
+        bool voter;          /* a voter of the configuration it installed (last known while down) */
         bool up;
         uint64_t life;       /* raised at every crash */
         uint64_t incarnation;
@@ -136,6 +145,8 @@ typedef struct SimNode {
         bool durable_init;         /* the "initialised" marker is on disk */
         uint64_t durable_ballots;  /* the ballot reserve on disk (ACTION_PERSIST_BALLOTS) */
         bool ever_init;            /* the cluster was initialised on this host once */
+        bool has_durable_config;   /* the register's state on disk (ACTION_PERSIST_CONFIG) */
+        SimConfigDisk durable_config;
         uint64_t queued_gen, synced_gen;
         uint64_t writer_free_at;   /* the writer thread's last commit (true time) */
         uint64_t groups;           /* commits scheduled so far */
@@ -165,7 +176,7 @@ typedef struct SimNode {
          * this life, for the latest ballot promised to this host, and the last
          * ballots that reached a prepare quorum (an ACCEPT may only use one of them).
          */
-        Ballot *promise_ballot;
+        Ballot *promise_ballot;    /* two slots per name: the guard's rounds, the change driver's */
         uint64_t *promise_round;
         uint32_t *promise_mask;
         /* B1: the highest ballot this host ever sent a PREPARE with, per name, across
@@ -180,6 +191,13 @@ typedef struct SimNode {
         bool dead[SIM_NODES_MAX];
 
         unsigned group;            /* partition group */
+
+        /* I7: per name, this host's promises for its latest ballot (host bits) and the highest ba they carried. */
+        uint64_t *i7_round;
+        Ballot *i7_ballot;
+        uint32_t *i7_mask;
+        Ballot *i7_seen;
+        bool *i7_checked;
 } SimNode;
 
 typedef struct SimName {
@@ -203,6 +221,17 @@ typedef struct SimName {
 
         /* I8: since when the name has had no holder during calm (0: it has one), and the bound. */
         uint64_t orphan_since;
+
+        /*
+         * I7: ACCEPTED replies that left the voters for the value with the highest
+         * ballot (host bits, under one epoch, against that epoch's accept quorum),
+         * and the highest ballot known chosen so far.
+         */
+        Ballot i7_ba;
+        Epoch i7_epoch;
+        uint32_t i7_mask, i7_accept_set;
+        unsigned i7_quorum;
+        Ballot chosen_ba;
         uint64_t failover_bound_usec;
         uint64_t lease_wait_usec; /* T·(1+ρ)/(1−ρ): the longest a live lease can block */
 } SimName;
@@ -234,6 +263,7 @@ typedef enum SimFault {
         FAULT_BOOT,
         FAULT_CONDITION,
         FAULT_PEERS,
+        FAULT_RECONF,
         _FAULT_MAX,
 } SimFault;
 
@@ -305,6 +335,9 @@ typedef struct Sim {
 
         bool all_dirty;
         bool violated;
+
+        /* Voter changes (SimParams.reconf): where the 3→4→5→4→3 cycle is. */
+        unsigned reconf_step;
 } Sim;
 
 /* Names are "uNNNN.service": the index, or -1. */
@@ -325,6 +358,7 @@ void sim_check_proposed(Sim *s, SimNode *n, const PeerMsg *m);
 void sim_check_calm_begins(Sim *s);
 void sim_check_calm_ends(Sim *s);
 void sim_check_i7(Sim *s);
+void sim_check_i7_accepted(Sim *s, SimNode *n, const PeerMsg *m);
 
 /* The trace (sim-trace.c). */
 int sim_trace_init(Sim *s, size_t size);

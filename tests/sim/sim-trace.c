@@ -24,6 +24,7 @@ const char *sim_event_to_string(SimEventType t) {
                 [EV_TICK] = "tick",
                 [EV_PAUSE] = "pause",
                 [EV_PING] = "ping",
+                [EV_RECONF] = "reconf",
         };
 
         if ((unsigned) t >= _EV_MAX)
@@ -49,6 +50,7 @@ const char *sim_fault_to_string(SimFault f) {
                 [FAULT_BOOT] = "boot",
                 [FAULT_CONDITION] = "exec-condition-fails",
                 [FAULT_PEERS] = "peer-view",
+                [FAULT_RECONF] = "voter-change (kind, host)",
         };
 
         if ((unsigned) f >= _FAULT_MAX)
@@ -70,6 +72,12 @@ const char *msg_type_to_string(MsgType t) {
                 [MSG_SCAN] = "SCAN",
                 [MSG_SCAN_REPLY] = "SCAN_REPLY",
                 [MSG_SCAN_DONE] = "SCAN_DONE",
+                [MSG_CFG_PREPARE] = "CFG_PREPARE",
+                [MSG_CFG_PROMISE] = "CFG_PROMISE",
+                [MSG_CFG_ACCEPT] = "CFG_ACCEPT",
+                [MSG_CFG_ACCEPTED] = "CFG_ACCEPTED",
+                [MSG_CFG_COMMIT] = "CFG_COMMIT",
+                [MSG_CFG_COMMITTED] = "CFG_COMMITTED",
         };
 
         if ((unsigned) t >= _MSG_TYPE_MAX)
@@ -213,6 +221,12 @@ void sim_trace_format(const Sim *s, const TraceRec *r, char *buf, size_t size) {
                 break;
 
         case TRACE_NOTIFY:
+                if (r->sub == NOTIFY_INSTALLED || r->sub == NOTIFY_CHANGE) {
+                        snprintf(buf, size, "n%u  notify %s epoch %" PRIu64 " voters %" PRIu64 " phase %" PRIu64 " (change %" PRIu64 " error %d%s)",
+                                 r->node, notify_kind_to_string((NotifyKind) r->sub) ?: "?", r->a, r->b >> 8, r->b & 0xff,
+                                 r->c, (int) (int64_t) r->d, r->flags ? " done" : "");
+                        break;
+                }
                 snprintf(buf, size, "n%u  notify %s %s token=" BALLOT_FMT " holder=n%" PRIu64 " %s",
                          r->node, notify_kind_to_string((NotifyKind) r->sub) ?: "?", name_of(s, r->name),
                          r->a >> 16, (unsigned) (r->a & 0xffff), r->b,

@@ -53,6 +53,9 @@
 #define RECAMPAIGN_MAX (6 * USEC_PER_SEC)
 /* The cluster's T_max: large enough for every H the simulator picks, small enough to see lost-disk recoveries end. */
 #define SIM_LEASE_MAX (10 * USEC_PER_SEC)
+/* How often the operator looks at the voters (SimParams.reconf); a change takes 2·T_max and more. */
+#define RECONF_SPACING_MIN (2 * USEC_PER_SEC)
+#define RECONF_SPACING_MAX (15 * USEC_PER_SEC)
 
 /* ---- event heap ---- */
 
@@ -301,6 +304,8 @@ static int queue_send(Sim *s, SimNode *n, uint16_t to_host, const PeerMsg *m) {
         }
         s->res->messages++;
         sim_check_sent(s, n, m);
+        if (m->type == MSG_ACCEPTED)
+                sim_check_i7_accepted(s, n, m);
         /* P2 and B1 judge what leaves the host: a PREPARE held for a sync that a crash prevents never did. */
         if (m->type == MSG_ACCEPT || m->type == MSG_PREPARE)
                 sim_check_proposed(s, n, m);
@@ -408,8 +413,10 @@ static int batch_add(SimBatch *b, int32_t name, const Ballot *bp, const RegValue
 }
 
 static void batches_drop(Sim *s, SimNode *n) {
-        for (size_t i = 0; i < n->n_batches; i++)
+        for (size_t i = 0; i < n->n_batches; i++) {
                 free(n->batches[i].writes);
+                free(n->batches[i].config);
+        }
         n->n_batches = 0;
         n->n_held = 0;
         n->open_group = 0;
@@ -470,6 +477,11 @@ static int sync_done(Sim *s, SimNode *n, uint64_t group) {
                                       n->host, s->names[w->name].name, w->bp.counter, w->bp.host,
                                       n->durable[w->name].bp.counter, n->durable[w->name].bp.host);
                 n->durable[w->name] = (SimDurable) { .has = true, .bp = w->bp, .v = w->v };
+        }
+        if (b->config) {
+                n->durable_config = *b->config;
+                n->has_durable_config = true;
+                free(b->config);
         }
         n->synced_gen = b->gen;
         free(b->writes);
@@ -781,6 +793,27 @@ static int carry_out(Sim *s, SimNode *n) {
                                 r = batch_add(batch, SIM_WRITE_BALLOTS, &(Ballot) { .counter = a->ballots.reserve }, NULL);
                         break;
 
+                case ACTION_PERSIST_CONFIG:
+                        sim_trace_add(s, TRACE_ACTION, a->type, n->host, -1);
+                        if (!batch)
+                                r = batch_open(n, &batch);
+                        if (r < 0)
+                                break;
+                        if (!batch->config) {
+                                batch->config = malloc(sizeof(SimConfigDisk));
+                                if (!batch->config) {
+                                        r = -ENOMEM;
+                                        break;
+                                }
+                        }
+                        *batch->config = (SimConfigDisk) {
+                                .installed = a->config.installed,
+                                .bp = a->config.bp,
+                                .ba = a->config.ba,
+                                .accepted = a->config.accepted,
+                        };
+                        break;
+
                 case ACTION_PERSIST_INIT:
                         sim_trace_add(s, TRACE_ACTION, a->type, n->host, -1);
                         if (!batch)
@@ -819,6 +852,31 @@ static int carry_out(Sim *s, SimNode *n) {
                         tr->a = a->notify.token;
                         tr->b = a->notify.holder;
                         tr->c = a->notify.reason;
+                        if (a->notify.kind == NOTIFY_INSTALLED || a->notify.kind == NOTIFY_CHANGE) {
+                                const VoterConfig *c = &a->notify.config;
+
+                                tr->a = c->epoch.n;
+                                tr->b = ((uint64_t) c->n_voters << 8) | (c->phase + (c->rescanned ? 0x10u : 0));
+                                tr->c = (uint64_t) a->notify.change;
+                                tr->d = (uint64_t) (int64_t) a->notify.error;
+                                tr->flags = a->notify.done;
+                        }
+                        if (a->notify.kind == NOTIFY_INSTALLED) {
+                                const VoterConfig *c = &a->notify.config;
+
+                                n->voter = voter_config_index(c, n->host) >= 0;
+                                s->res->installs++;
+                                if (c->n_voters > s->res->max_voters)
+                                        s->res->max_voters = c->n_voters;
+                                if (c->epoch.n > s->res->last_epoch)
+                                        s->res->last_epoch = c->epoch.n;
+                                sim_check_i7(s);
+                        } else if (a->notify.kind == NOTIFY_CHANGE && a->notify.done) {
+                                if (a->notify.error == 0)
+                                        s->res->voter_changes++;
+                                else
+                                        s->res->voter_change_errors++;
+                        }
                         if (name < 0)
                                 break;
                         if (a->notify.kind == NOTIFY_OWNER && a->notify.value_kind == VALUE_FREE) {
@@ -952,9 +1010,18 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         sim_rng_seed(&n->core_rng_state, sim_rng_next(&s->rng));
         n->core_rng = (CoreRng) { .next = sim_rng_core_next, .userdata = &n->core_rng_state };
 
-        r = node_new(n->host, n->incarnation, &s->config, &n->core_rng, &n->core);
+        r = node_new(n->host, n->incarnation, n->has_durable_config ? &n->durable_config.installed : &s->config,
+                     &n->core_rng, &n->core);
         if (r < 0)
                 return sim_fail(s, r, "node_new", n, -1);
+        /* The register's state on disk, as pesd's store hands it back. */
+        if (n->has_durable_config) {
+                r = node_config_load(n->core, &n->durable_config.installed, &n->durable_config.bp,
+                                     &n->durable_config.ba, &n->durable_config.accepted);
+                if (r < 0)
+                        return sim_fail(s, r, "node_config_load", n, -1);
+        }
+        n->voter = voter_config_index(node_config(n->core), n->host) >= 0;
         /* The ballot reserve on disk: new ballots start above it (F5, B1). */
         node_set_ballot_floor(n->core, n->durable_ballots);
 
@@ -979,10 +1046,13 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
                 n->heard[k] = s->now;
                 n->dead[k] = false;
         }
-        memset(n->promise_ballot, 0, s->n_names * sizeof(Ballot));
-        memset(n->promise_mask, 0, s->n_names * sizeof(uint32_t));
-        memset(n->promise_round, 0, s->n_names * sizeof(uint64_t));
+        memset(n->promise_ballot, 0, 2 * s->n_names * sizeof(Ballot));
+        memset(n->promise_mask, 0, 2 * s->n_names * sizeof(uint32_t));
+        memset(n->promise_round, 0, 2 * s->n_names * sizeof(uint64_t));
         memset(n->quorum_ballots, 0, s->n_names * sizeof(*n->quorum_ballots));
+        memset(n->i7_round, 0, s->n_names * sizeof(uint64_t));
+        memset(n->i7_mask, 0, s->n_names * sizeof(uint32_t));
+        memset(n->i7_checked, 0, s->n_names * sizeof(bool));
         for (unsigned i = 0; i < s->n_names; i++) {
                 n->bp_seen[i] = n->durable[i].has ? n->durable[i].bp : (Ballot) {};
                 n->released[i] = false;
@@ -1078,6 +1148,7 @@ static int node_crash(Sim *s, SimNode *n, bool host, bool wipe) {
                 }
                 n->durable_init = false;
                 n->durable_ballots = 0;
+                n->has_durable_config = false;
                 /* B1 holds across restarts with the disk; a wiped disk takes the ballot
                  * reserve with it (DESIGN.md promises I1 and I3 there, which P2 keeps). */
                 for (unsigned i = 0; i < s->n_names; i++)
@@ -1212,7 +1283,7 @@ static int inject_crash(Sim *s) {
                 return 0;
         host = sim_rng_below(&s->rng, 2);
         /* At most one voter recovers a lost disk at a time (DESIGN.md "Lost disk" needs F+1 others). */
-        wipe = host && n->voter && sim_rng_below(&s->rng, 4) == 0 && !wipe_pending(s);
+        wipe = host && n->voter && !s->p.reconf && sim_rng_below(&s->rng, 4) == 0 && !wipe_pending(s);
         return node_crash(s, n, host, wipe);
 }
 
@@ -1318,6 +1389,106 @@ static void pick_network(Sim *s) {
         tr = sim_trace_add(s, TRACE_FAULT, FAULT_NET, 0, -1);
         tr->a = s->loss_ppm;
         tr->b = s->big_tail_ppm;
+}
+
+/* The newest configuration any host that is up has installed: what an operator would see. */
+static const VoterConfig *cluster_config(const Sim *s) {
+        const VoterConfig *best = NULL;
+
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                const SimNode *n = &s->nodes[i];
+
+                if (n->up && n->core && (!best || node_config(n->core)->epoch.n > best->epoch.n))
+                        best = node_config(n->core);
+        }
+        return best;
+}
+
+static SimNode *random_up_node_at(Sim *s, const VoterConfig *c) {
+        SimNode *pick[SIM_NODES_MAX];
+        unsigned k = 0;
+
+        for (unsigned i = 0; i < s->n_nodes; i++) {
+                SimNode *n = &s->nodes[i];
+
+                if (n->up && n->core && epoch_equal(&node_config(n->core)->epoch, &c->epoch))
+                        pick[k++] = n;
+        }
+        return k ? pick[sim_rng_below(&s->rng, k)] : NULL;
+}
+
+/*
+ * The operator (SimParams.reconf): the voters go 3→4→5→4→3 and around again,
+ * one change at a time, from any host. A voter to remove is one that is down if
+ * there is one (a replacement: a later step adds another host); a drive that
+ * ended without finishing (its host crashed, -ETIMEDOUT, -ESTALE) is resumed,
+ * or now and then rolled back, from another host.
+ */
+static int inject_reconf(Sim *s) {
+        static const unsigned cycle[] = { 4, 5, 4, 3 };
+        const VoterConfig *c;
+        ConfigChangeKind kind;
+        uint16_t x = PES_HOST_NONE;
+        SimNode *n;
+        TraceRec *tr;
+        int r;
+
+        for (unsigned i = 0; i < s->n_nodes; i++)
+                if (s->nodes[i].up && s->nodes[i].core && node_config_driving(s->nodes[i].core, NULL, NULL))
+                        return 0;
+        c = cluster_config(s);
+        if (!c)
+                return 0;
+        n = random_up_node_at(s, c);
+        if (!n)
+                return 0;
+
+        if (voter_config_changing(c))
+                kind = c->phase == CONFIG_ACCEPT_WIDENED && sim_rng_below(&s->rng, 5) == 0 ? CHANGE_ROLLBACK : CHANGE_RESUME;
+        else {
+                unsigned target = cycle[s->reconf_step % 4];
+                uint16_t pick[SIM_NODES_MAX];
+                unsigned k = 0, down = 0;
+
+                if (c->n_voters == target) {
+                        s->reconf_step++;
+                        target = cycle[s->reconf_step % 4];
+                }
+                if (c->n_voters < target) {
+                        kind = CHANGE_ADD_VOTER;
+                        for (unsigned i = 0; i < s->n_nodes; i++)
+                                if (voter_config_index(c, s->nodes[i].host) < 0)
+                                        pick[k++] = s->nodes[i].host;
+                } else {
+                        kind = CHANGE_REMOVE_VOTER;
+                        for (unsigned i = 0; i < c->n_voters; i++) {
+                                const SimNode *v = &s->nodes[c->voters[i] - 1];
+
+                                if (!v->up) {
+                                        /* Down voters first: they are listed before the others. */
+                                        pick[k++] = pick[down];
+                                        pick[down++] = v->host;
+                                } else
+                                        pick[k++] = v->host;
+                        }
+                        if (down > 0)
+                                k = down;
+                }
+                if (k == 0)
+                        return 0;
+                x = pick[sim_rng_below(&s->rng, k)];
+        }
+
+        tr = sim_trace_add(s, TRACE_FAULT, FAULT_RECONF, n->host, -1);
+        tr->a = kind;
+        tr->b = x;
+        r = node_config_change(n->core, kind, x, node_now(s, n), &s->out);
+        if (r < 0) {
+                /* Refused at once (another change got there first): nothing was appended. */
+                tr->c = (uint64_t) (int64_t) r;
+                return 0;
+        }
+        return carry_out(s, n);
 }
 
 static int inject(Sim *s) {
@@ -1487,6 +1658,13 @@ static int handle(Sim *s, const SimEvent *ev) {
                         return STALE;
                 return pause_node(s, n);
 
+        case EV_RECONF:
+                r = inject_reconf(s);
+                if (r >= 0)
+                        r = schedule(s, s->now + sim_rng_range(&s->rng, RECONF_SPACING_MIN, RECONF_SPACING_MAX),
+                                     EV_RECONF, 0, -1, 0);
+                return r;
+
         case EV_PING:
                 return ping(s);
 
@@ -1599,6 +1777,14 @@ static int setup(Sim *s) {
         s->n_voters = s->n_nodes % 2 ? s->n_nodes : s->n_nodes - 1;
         if (s->n_voters > 3 && sim_rng_below(&s->rng, 4) == 0)
                 s->n_voters -= 2;
+        if (s->p.reconf) {
+                /* Room to grow to five voters with a candidate to spare: 5–7 hosts, 3 voters. */
+                if (!s->p.n_nodes)
+                        s->n_nodes = (unsigned) sim_rng_range(&s->rng, 5, SIM_NODES_MAX);
+                if (s->n_nodes < 5)
+                        return -EINVAL;
+                s->n_voters = 3;
+        }
         if (s->p.n_names)
                 s->n_names = s->p.n_names;
         else if (sim_rng_below(&s->rng, 8) == 0)
@@ -1673,14 +1859,21 @@ static int setup(Sim *s) {
                 n->timer_gen = calloc(s->n_names + 1, sizeof(uint64_t));
                 n->durable = calloc(s->n_names, sizeof(SimDurable));
                 n->bp_seen = calloc(s->n_names, sizeof(Ballot));
-                n->promise_ballot = calloc(s->n_names, sizeof(Ballot));
-                n->promise_mask = calloc(s->n_names, sizeof(uint32_t));
-                n->promise_round = calloc(s->n_names, sizeof(uint64_t));
+                n->promise_ballot = calloc(2 * s->n_names, sizeof(Ballot));
+                n->promise_mask = calloc(2 * s->n_names, sizeof(uint32_t));
+                n->promise_round = calloc(2 * s->n_names, sizeof(uint64_t));
                 n->prepared = calloc(s->n_names, sizeof(Ballot));
                 n->prepared_round = calloc(s->n_names, sizeof(uint64_t));
                 n->prepared_life = calloc(s->n_names, sizeof(uint64_t));
                 n->quorum_ballots = calloc(s->n_names, sizeof(*n->quorum_ballots));
                 n->promised = calloc(s->n_names, sizeof(Ballot));
+                n->i7_round = calloc(s->n_names, sizeof(uint64_t));
+                n->i7_ballot = calloc(s->n_names, sizeof(Ballot));
+                n->i7_mask = calloc(s->n_names, sizeof(uint32_t));
+                n->i7_seen = calloc(s->n_names, sizeof(Ballot));
+                n->i7_checked = calloc(s->n_names, sizeof(bool));
+                if (!n->i7_round || !n->i7_ballot || !n->i7_mask || !n->i7_seen || !n->i7_checked)
+                        return -ENOMEM;
                 if (!n->candidate || !n->released || !n->guards || !n->units || !n->timer_gen ||
                     !n->durable || !n->bp_seen || !n->promised ||
                     !n->promise_ballot || !n->promise_mask || !n->quorum_ballots ||
@@ -1737,6 +1930,11 @@ static int setup(Sim *s) {
         r = schedule(s, PEER_HEARTBEAT / 2, EV_PING, 0, -1, 0);
         if (r < 0)
                 return r;
+        if (s->p.reconf) {
+                r = schedule(s, sim_rng_range(&s->rng, RECONF_SPACING_MIN, RECONF_SPACING_MAX), EV_RECONF, 0, -1, 0);
+                if (r < 0)
+                        return r;
+        }
         return schedule(s, sim_rng_exp(&s->rng, CALM_SPACING), EV_CHAOS, 0, -1, 0);
 }
 
@@ -1745,8 +1943,10 @@ static void teardown(Sim *s) {
                 SimNode *n = &s->nodes[i];
 
                 node_free(n->core);
-                for (size_t k = 0; k < n->n_batches; k++)
+                for (size_t k = 0; k < n->n_batches; k++) {
                         free(n->batches[k].writes);
+                        free(n->batches[k].config);
+                }
                 free(n->batches);
                 free(n->held);
                 free(n->candidate);
@@ -1764,6 +1964,11 @@ static void teardown(Sim *s) {
                 free(n->prepared_round);
                 free(n->prepared_life);
                 free(n->quorum_ballots);
+                free(n->i7_round);
+                free(n->i7_ballot);
+                free(n->i7_mask);
+                free(n->i7_seen);
+                free(n->i7_checked);
         }
         free(s->names);
         free(s->heap);

@@ -44,6 +44,13 @@ typedef struct SimParams {
         const char *ignore;      /* comma-separated invariants to count but not stop on */
         SimTimers timers;
         SimStore store;
+        /*
+         * Voter changes driven through the core (node_config_change()): 5–7 hosts,
+         * 3 voters at first, the voters cycled 3→4→5→4→3 (removing a voter that is
+         * down first: a replacement), resumed or rolled back when a drive is lost.
+         * Disks are not wiped in these runs.
+         */
+        bool reconf;
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
@@ -85,6 +92,12 @@ typedef struct SimResult {
         uint64_t releases;
         uint64_t unit_failures;
         uint64_t fences;
+        /* Voter changes: completed, ended with an error, configurations installed, most voters at once. */
+        uint64_t voter_changes;
+        uint64_t voter_change_errors;
+        uint64_t installs;
+        unsigned max_voters;
+        uint64_t last_epoch;
 } SimResult;
 
 /*

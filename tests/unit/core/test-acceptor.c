@@ -358,9 +358,15 @@ static void test_other_voter_set_under_same_epoch_number_is_not_counted(void **s
 static void test_newer_epoch_is_not_answered(void **state) {
         Fixture *f = *state;
         PeerMsg m = test_msg(MSG_READ, 2, &f->config, NAME, 1);
+        const PeerMsg *r;
 
+        /* No READ_REPLY: only this voter's older configuration, so the sender pushes its own. */
         m.epoch.n = 5;
-        assert_null(feed(f, &m, 0));
+        r = feed(f, &m, 0);
+        assert_non_null(r);
+        assert_int_equal(r->type, MSG_NACK_CONFIG);
+        assert_int_equal(r->config.epoch.n, f->config.epoch.n);
+        assert_int_equal(test_count_sent(&f->out, MSG_READ_REPLY), 0);
         assert_non_null(test_find_notify(&f->out, NOTIFY_CONFIG));
 }
 

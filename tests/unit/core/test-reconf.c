@@ -156,6 +156,13 @@ static void test_nack_config_installs_a_newer_configuration(void **state) {
         assert_null(test_find_notify(&out, NOTIFY_INSTALLED));
         assert_int_equal(node_set_config(n, &c, 10, &out), -ESTALE);
 
+        /* A peer that is behind answers with its older one: it is sent the chosen configuration. */
+        m = test_msg(MSG_NACK_CONFIG, 3, &c, NAME, 7);
+        m.config = c;
+        assert_int_equal(node_receive(n, &m, 10, &out), 0);
+        assert_non_null(test_send_to(&out, MSG_CFG_COMMIT, 3));
+        assert_true(epoch_equal(&test_send_to(&out, MSG_CFG_COMMIT, 3)->send.msg.config.epoch, &next.epoch));
+
         node_free(n);
         action_list_done(&out);
 }
