@@ -100,6 +100,7 @@ Peers=$peers
 KeyFile=$TD/cluster.key
 HeartbeatSec=${HEARTBEAT:-1s}
 ${VOTERS:+Voters=$VOTERS}
+${MAX_LEASE:+MaxLeaseSec=$MAX_LEASE}
 
 [Paths]
 StateDir=$TD/n$i/state
