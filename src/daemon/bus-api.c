@@ -724,7 +724,10 @@ static void voter_change_describe(const Manager *m, char *buf, size_t size) {
                         snprintf(buf, size, "a voter change (step 2 of 2, rescan pending%s)", here);
                 return;
         }
-        if (driving && (kind == CHANGE_ADD_VOTER || kind == CHANGE_REMOVE_VOTER) && host != PES_HOST_NONE) {
+        /* STABLE and rescanned: a driver's first epoch is not chosen yet, or its last one
+         * is, and the change is over but for the driver's own bookkeeping. */
+        if (driving && (kind == CHANGE_ADD_VOTER || kind == CHANGE_REMOVE_VOTER) && host != PES_HOST_NONE &&
+            (voter_config_index(c, host) >= 0) == (kind == CHANGE_REMOVE_VOTER)) {
                 snprintf(buf, size, "%s %s (starting%s)", kind == CHANGE_ADD_VOTER ? "adding" : "removing",
                          manager_host_name(m, host), here);
                 return;
