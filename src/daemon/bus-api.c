@@ -695,6 +695,30 @@ static int method_rollback_voter_change(sd_bus_message *msg, void *userdata, sd_
 }
 
 /*
+ * What the properties that announce their changes showed last. The voter
+ * configuration changes inside the core (an epoch installed, a rescan marked);
+ * after every loop turn the bus side compares and sends PropertiesChanged for
+ * what moved. It lives as long as the bus: the slot of the NameOwnerChanged match
+ * owns it.
+ */
+typedef struct BusWatch {
+        Manager *m;
+        sd_bus *bus;
+        sd_event_source *post;
+        uint64_t epoch;
+        bool accept_widened;
+        char voter_change[PES_NAME_MAX + 128];
+        char *cluster_name;
+        /* The middle configuration of the change in flight, as last seen: its last
+         * step (STABLE, not yet rescanned) no longer says which host changed. */
+        uint16_t widened_host;
+        bool widened_adding;
+} BusWatch;
+
+/* The watch of pesd's one bus, while it lives (for the VoterChange getter). */
+static BusWatch *bus_watch;
+
+/*
  * The VoterChange property: "" when no voter change is in flight, else what it
  * is and how far it got, e.g. "adding h4 (step 1 of 2, rescan pending)". Each
  * step writes one configuration epoch, then its rescan writes the same
@@ -715,11 +739,18 @@ static void voter_change_describe(const Manager *m, char *buf, size_t size) {
                 return;
         }
         if (!c->rescanned) {
-                /* STABLE but not rescanned: the last step of a change. Only its driver knows
-                 * which way it went; the others see the voter set it led to. */
+                /* STABLE but not rescanned: the last step of a change. Its driver knows which
+                 * way it went, the others remember the middle step, if they saw it. */
+                const BusWatch *w = bus_watch && bus_watch->m == m ? bus_watch : NULL;
+
                 if (driving && (kind == CHANGE_ADD_VOTER || kind == CHANGE_REMOVE_VOTER) && host != PES_HOST_NONE)
                         snprintf(buf, size, "%s %s (step 2 of 2, rescan pending%s)",
                                  kind == CHANGE_ADD_VOTER ? "adding" : "removing", manager_host_name(m, host), here);
+                else if (w && w->widened_host != PES_HOST_NONE &&
+                         (voter_config_index(c, w->widened_host) >= 0) == w->widened_adding)
+                        snprintf(buf, size, "%s %s (step 2 of 2, rescan pending%s)",
+                                 w->widened_adding ? "adding" : "removing", manager_host_name(m, w->widened_host),
+                                 here);
                 else
                         snprintf(buf, size, "a voter change (step 2 of 2, rescan pending%s)", here);
                 return;
@@ -832,28 +863,22 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_VTABLE_END,
 };
 
-/*
- * What the properties that announce their changes showed last. The voter
- * configuration changes inside the core (an epoch installed, a rescan marked);
- * after every loop turn the bus side compares and sends PropertiesChanged for
- * what moved. It lives as long as the bus: the slot of the NameOwnerChanged match
- * owns it.
- */
-typedef struct BusWatch {
-        Manager *m;
-        sd_bus *bus;
-        sd_event_source *post;
-        uint64_t epoch;
-        bool accept_widened;
-        char voter_change[PES_NAME_MAX + 128];
-        char *cluster_name;
-} BusWatch;
+/* Remembers the middle configuration of a change while it shows. */
+static void bus_watch_note_config(BusWatch *w, const VoterConfig *c) {
+        if (c->phase == CONFIG_ACCEPT_WIDENED) {
+                w->widened_host = c->changing;
+                w->widened_adding = c->adding;
+        } else if (!voter_config_changing(c))
+                w->widened_host = PES_HOST_NONE;
+}
 
 static void bus_watch_destroy(void *userdata) {
         BusWatch *w = userdata;
 
         if (!w)
                 return;
+        if (bus_watch == w)
+                bus_watch = NULL;
         sd_event_source_disable_unref(w->post);
         free(w->cluster_name);
         free(w);
@@ -872,6 +897,7 @@ static int on_loop_turn(sd_event_source *s, void *userdata) {
                 return 0;
 
         c = installed_config(w->m);
+        bus_watch_note_config(w, c);
         cluster = cluster_name(w->m);
         voter_change_describe(w->m, voter_change, sizeof voter_change);
 
@@ -930,6 +956,7 @@ static int bus_watch_setup(Manager *m) {
         w->bus = m->bus;
         w->epoch = installed_config(m)->epoch.n;
         w->accept_widened = installed_config(m)->phase == CONFIG_ACCEPT_WIDENED;
+        bus_watch_note_config(w, installed_config(m));
         voter_change_describe(m, w->voter_change, sizeof w->voter_change);
         w->cluster_name = strdup(cluster_name(m));
         if (!w->cluster_name) {
@@ -952,6 +979,7 @@ static int bus_watch_setup(Manager *m) {
         r = sd_bus_slot_set_floating(slot, 1);
         if (r < 0)
                 return r;
+        bus_watch = w;
         return sd_event_add_post(m->event, &w->post, on_loop_turn, w);
 }
 
