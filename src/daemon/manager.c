@@ -438,9 +438,18 @@ static void do_notify(Manager *m, const Action *a) {
                 if (hold_waiting(m, a->name))
                         (void) node_campaign(m->node, a->name, manager_now(m), &m->actions);
                 break;
-        case NOTIFY_CONFIG:
-                log_warning("Host %s has another voter configuration than ours.", manager_host_name(m, a->notify.from));
+        case NOTIFY_CONFIG: {
+                Peer *p = peers_find(m->peers, a->notify.from);
+
+                /* Once per peer and epoch: during a change, the peers catch up one by one. */
+                if (p && p->config_warned == a->notify.config.epoch.n)
+                        break;
+                if (p)
+                        p->config_warned = a->notify.config.epoch.n;
+                log_info("Host %s has another voter configuration than ours (its epoch %" PRIu64 ", ours %" PRIu64 ").",
+                         manager_host_name(m, a->notify.from), a->notify.config.epoch.n, m->voters.epoch.n);
                 break;
+        }
         case NOTIFY_INSTALLED:
         case NOTIFY_CHANGE:
                 membership_notify(m, a);

@@ -355,6 +355,9 @@ int membership_setup_peers(Manager *m) {
         r = peer_update(m, m->self);
         if (r < 0)
                 return r;
+        /* A host that left keeps to itself until it joins again. */
+        if (!m->member)
+                return 0;
         for (unsigned i = 0; i < m->voters.n_members; i++) {
                 r = peer_update(m, m->voters.members[i]);
                 if (r < 0)
@@ -478,7 +481,8 @@ static void refuse_join(MemberOp *op, int error, const char *why) {
 static void on_change_end(Manager *m, const Action *a) {
         MemberOp *op = m->op;
         int error = a->notify.error;
-        const char *name = manager_host_name(m, a->notify.host);
+        /* The host may be gone from the table already (NOTIFY_INSTALLED came first). */
+        const char *name = op && op->joiner.name[0] ? op->joiner.name : manager_host_name(m, a->notify.host);
 
         if (!op || !op->change_started)
                 return;
@@ -590,6 +594,14 @@ static void on_installed(Manager *m, const VoterConfig *c) {
                            m->cluster_name ?: "(unnamed)");
                 (void) store_stage_meta(m->store, "left", 1);
         }
+        /* A host that is out talks to nobody: the members would only tell it so again. */
+        if (!m->member)
+                for (size_t i = peers_count(m->peers); i > 0; i--) {
+                        Peer *p = peers_at(m->peers, i - 1);
+
+                        if (p->id != m->self)
+                                (void) peers_remove(m->peers, p->id);
+                }
 }
 
 void membership_notify(Manager *m, const Action *a) {
@@ -1092,6 +1104,8 @@ static MemberOp *op_new(Manager *m, ConfigChangeKind kind, uint16_t host, Manage
         op->host = host;
         op->done = done;
         op->userdata = userdata;
+        if (host != PES_HOST_NONE)
+                snprintf(op->joiner.name, sizeof op->joiner.name, "%s", manager_host_name(m, host));
         return op;
 }
 
@@ -1133,9 +1147,15 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
                 return manager_flush(m);
         }
 
+        /* Only a host found dead (no answer for 3H) is removed from elsewhere; one
+         * not heard from yet may just be starting. */
         p = peers_find(m->peers, host);
-        if (p && p->state == PEER_ALIVE) {
-                set_error(error, "%s is alive: run pesctl leave on it.", name);
+        if (p && p->state != PEER_DEAD) {
+                if (p->state == PEER_ALIVE)
+                        set_error(error, "%s is alive: run pesctl leave on it.", name);
+                else
+                        set_error(error, "%s is not known to be dead yet (%s); try again once it is.", name,
+                                  peer_state_to_string(p->state));
                 free(op);
                 return -EBUSY;
         }

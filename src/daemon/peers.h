@@ -37,6 +37,7 @@ typedef struct Peer {
         Epoch epoch;           /* the configuration epoch of its last header (n 0: not heard yet) */
         uint64_t last_contact; /* node clock of its last request or answer (0: never) */
         uint64_t config_pushed; /* node clock of the last configuration sent to it while it lagged */
+        uint64_t config_warned; /* the epoch of its that was last logged as differing from ours */
         PeerMsg *outbox;
         size_t n_out, allocated;
 } Peer;
