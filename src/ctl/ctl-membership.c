@@ -76,13 +76,13 @@ char *ctl_voter_change_progress(const char *voter_change) {
         return text;
 }
 
-/* Prints each new state of the voter change while pesctl waits (not with --json). */
+/* Prints each new state of the voter change, or each name let go, while pesctl waits (not with --json). */
 typedef struct Progress {
         const CtlArgs *args;
         char *last;
 } Progress;
 
-static void on_progress(const char *voter_change, void *userdata) {
+static void on_voter_change(const char *voter_change, void *userdata) {
         Progress *p = userdata;
         _cleanup_free_ char *text = NULL;
 
@@ -95,6 +95,20 @@ static void on_progress(const char *voter_change, void *userdata) {
         fflush(stdout);
         free(p->last);
         p->last = TAKE_PTR(text);
+}
+
+/* Prints each name this host let go while it leaves (not with --json). */
+static void on_released(const char *name, void *userdata) {
+        Progress *p = userdata;
+        _cleanup_free_ char *escaped = NULL;
+
+        if (p->args->json != JSON_MODE_OFF)
+                return;
+        escaped = text_escape(name);
+        if (!escaped)
+                return;
+        printf("No longer holding %s.\n", escaped);
+        fflush(stdout);
 }
 
 int verb_join(int argc, char *argv[], void *userdata) {
@@ -121,7 +135,7 @@ int verb_join(int argc, char *argv[], void *userdata) {
         if (ctl_bus_open(&bus) < 0)
                 return PESCTL_EXIT_FAILURE;
 
-        r = pes_join(bus, address, CTL_MEMBERSHIP_TIMEOUT_USEC, NULL, NULL, &id, &error);
+        r = pes_join(bus, address, CTL_MEMBERSHIP_TIMEOUT_USEC, NULL, &id, &error);
         if (r < 0)
                 return ctl_log_membership_error(&error, r, action, CTL_MEMBERSHIP_TIMEOUT_USEC);
 
@@ -152,6 +166,8 @@ int verb_leave(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *action = NULL;
         const CtlArgs *args = userdata;
         const char *host = argc > 1 ? argv[1] : NULL;
+        Progress progress = { .args = args };
+        const PesWatch watch = { .released = on_released, .userdata = &progress };
         int r;
 
         assert(args);
@@ -168,7 +184,8 @@ int verb_leave(int argc, char *argv[], void *userdata) {
         if (ctl_bus_open(&bus) < 0)
                 return PESCTL_EXIT_FAILURE;
 
-        r = pes_leave(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, NULL, NULL, &error);
+        /* Only this host's own names move when it leaves. */
+        r = pes_leave(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, host ? NULL : &watch, &error);
         if (r < 0)
                 return ctl_log_membership_error(&error, r, action, CTL_MEMBERSHIP_TIMEOUT_USEC);
 
@@ -244,6 +261,7 @@ int verb_voters(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *action = NULL, *done = NULL;
         const CtlArgs *args = userdata;
         Progress progress = { .args = args };
+        const PesWatch watch = { .voter_change = on_voter_change, .userdata = &progress };
         VotersCommand command;
         const char *host;
         int r;
@@ -289,16 +307,16 @@ int verb_voters(int argc, char *argv[], void *userdata) {
 
         switch (command) {
         case VOTERS_ADD:
-                r = pes_add_voter(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, on_progress, &progress, &error);
+                r = pes_add_voter(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, &watch, &error);
                 break;
         case VOTERS_REMOVE:
-                r = pes_remove_voter(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, on_progress, &progress, &error);
+                r = pes_remove_voter(bus, host, CTL_MEMBERSHIP_TIMEOUT_USEC, &watch, &error);
                 break;
         case VOTERS_RESUME:
-                r = pes_resume_voter_change(bus, CTL_MEMBERSHIP_TIMEOUT_USEC, on_progress, &progress, &error);
+                r = pes_resume_voter_change(bus, CTL_MEMBERSHIP_TIMEOUT_USEC, &watch, &error);
                 break;
         default:
-                r = pes_rollback_voter_change(bus, CTL_MEMBERSHIP_TIMEOUT_USEC, on_progress, &progress, &error);
+                r = pes_rollback_voter_change(bus, CTL_MEMBERSHIP_TIMEOUT_USEC, &watch, &error);
         }
         free(progress.last);
         if (r < 0)

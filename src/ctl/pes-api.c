@@ -511,8 +511,7 @@ bool pes_role_is_voter(const char *role) {
 /* A membership call in flight: its reply, once there. */
 typedef struct LongCall {
         sd_bus_message *reply;
-        PesProgressFunc progress;
-        void *userdata;
+        const PesWatch *watch;
 } LongCall;
 
 static int on_long_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -522,7 +521,7 @@ static int on_long_reply(sd_bus_message *m, void *userdata, sd_bus_error *error)
         return 0;
 }
 
-/* PropertiesChanged of org.pes1.Manager: tells progress a new VoterChange. */
+/* PropertiesChanged of org.pes1.Manager: tells the watch a new VoterChange. */
 static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
         LongCall *c = userdata;
         const char *interface, *key, *value;
@@ -540,7 +539,7 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 if (strcmp(key, "VoterChange") == 0) {
                         if (sd_bus_message_read(m, "v", "s", &value) < 0)
                                 return 0;
-                        c->progress(value, c->userdata);
+                        c->watch->voter_change(value, c->watch->userdata);
                 } else if (sd_bus_message_skip(m, "v") < 0)
                         return 0;
                 if (sd_bus_message_exit_container(m) < 0)
@@ -549,50 +548,70 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
         return 0;
 }
 
+/* OwnerChanged: a name with no owner any more is one this host let go. */
+static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *error) {
+        LongCall *c = userdata;
+        const char *name, *owner;
+        uint64_t token;
+
+        if (pes_read_owner_changed(m, &name, &owner, &token) < 0)
+                return 0;
+        if (!owner[0])
+                c->watch->released(name, c->watch->userdata);
+        return 0;
+}
+
 /*
- * Calls member and waits for its reply, handing each change of VoterChange to
- * progress meanwhile. Returns 0 with *ret_reply set, or -errno with error set.
+ * Calls member and waits for its reply, telling the watch what it hears
+ * meanwhile. Returns 0 with *ret_reply set, or -errno with error set.
  */
-static int long_call(sd_bus *bus, const char *member, usec_t timeout, PesProgressFunc progress, void *userdata,
-                     sd_bus_error *error, sd_bus_message **ret_reply, const char *types, ...) {
+static int long_call(sd_bus *bus, const char *member, usec_t timeout, const PesWatch *watch, sd_bus_error *error,
+                     sd_bus_message **ret_reply, const char *types, ...) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *m = NULL;
-        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *match = NULL, *pending = NULL;
-        LongCall c = { .progress = progress, .userdata = userdata };
+        _cleanup_(sd_bus_slot_unrefp) sd_bus_slot *properties = NULL, *owners = NULL, *pending = NULL;
+        LongCall c = { .watch = watch };
         usec_t start = now(CLOCK_MONOTONIC);
         va_list ap;
         int r;
 
         r = sd_bus_message_new_method_call(bus, &m, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, member);
         if (r < 0)
-                return r;
+                return sd_bus_error_set_errno(error, r);
         if (types) {
                 va_start(ap, types);
                 r = sd_bus_message_appendv(m, types, ap);
                 va_end(ap);
                 if (r < 0)
-                        return r;
+                        return sd_bus_error_set_errno(error, r);
         }
 
-        /* The match first, so that no change between the call and its reply is missed. */
-        if (progress) {
-                r = sd_bus_match_signal(bus, &match, PES_BUS_NAME, PES_BUS_PATH, "org.freedesktop.DBus.Properties",
-                                        "PropertiesChanged", on_properties_changed, &c);
+        /* The matches first, so that nothing between the call and its reply is missed. */
+        if (watch && watch->voter_change) {
+                r = sd_bus_match_signal(bus, &properties, PES_BUS_NAME, PES_BUS_PATH,
+                                        "org.freedesktop.DBus.Properties", "PropertiesChanged", on_properties_changed,
+                                        &c);
                 if (r < 0)
-                        return r;
+                        return sd_bus_error_set_errno(error, r);
+        }
+        if (watch && watch->released) {
+                r = sd_bus_match_signal(bus, &owners, PES_BUS_NAME, PES_BUS_PATH, PES_BUS_INTERFACE, "OwnerChanged",
+                                        on_owner_changed, &c);
+                if (r < 0)
+                        return sd_bus_error_set_errno(error, r);
         }
         r = sd_bus_call_async(bus, &pending, m, on_long_reply, &c, timeout);
         if (r < 0)
-                return r;
+                return sd_bus_error_set_errno(error, r);
 
         while (!c.reply) {
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
-                        goto fail;
+                        return sd_bus_error_set_errno(error, r);
                 if (r > 0)
                         continue;
                 r = sd_bus_wait(bus, UINT64_MAX);
                 if (r < 0 && r != -EINTR)
-                        goto fail;
+                        return sd_bus_error_set_errno(error, r);
         }
 
         if (sd_bus_message_is_method_error(c.reply, NULL)) {
@@ -606,14 +625,10 @@ static int long_call(sd_bus *bus, const char *member, usec_t timeout, PesProgres
         }
         *ret_reply = c.reply;
         return 0;
-
-fail:
-        sd_bus_message_unref(c.reply);
-        return sd_bus_error_set_errno(error, r);
 }
 
-int pes_join(sd_bus *bus, const char *address, usec_t timeout, PesProgressFunc progress, void *userdata,
-             uint16_t *ret_id, sd_bus_error *error) {
+int pes_join(sd_bus *bus, const char *address, usec_t timeout, const PesWatch *watch, uint16_t *ret_id,
+             sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
         int r;
 
@@ -621,46 +636,41 @@ int pes_join(sd_bus *bus, const char *address, usec_t timeout, PesProgressFunc p
         assert(address);
         assert(ret_id);
 
-        r = long_call(bus, "Join", timeout, progress, userdata, error, &reply, "s", address);
+        r = long_call(bus, "Join", timeout, watch, error, &reply, "s", address);
         if (r < 0)
                 return r;
         return sd_bus_message_read(reply, "q", ret_id) < 0 ? -EBADMSG : 0;
 }
 
 static int long_call_host(sd_bus *bus, const char *member, const char *host, usec_t timeout,
-                          PesProgressFunc progress, void *userdata, sd_bus_error *error) {
+                          const PesWatch *watch, sd_bus_error *error) {
         _cleanup_(sd_bus_message_unrefp) sd_bus_message *reply = NULL;
 
         assert(bus);
 
         if (host)
-                return long_call(bus, member, timeout, progress, userdata, error, &reply, "s", host);
-        return long_call(bus, member, timeout, progress, userdata, error, &reply, NULL);
+                return long_call(bus, member, timeout, watch, error, &reply, "s", host);
+        return long_call(bus, member, timeout, watch, error, &reply, NULL);
 }
 
-int pes_leave(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-              sd_bus_error *error) {
-        return long_call_host(bus, "Leave", host ?: "", timeout, progress, userdata, error);
+int pes_leave(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error) {
+        return long_call_host(bus, "Leave", host ?: "", timeout, watch, error);
 }
 
-int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-                  sd_bus_error *error) {
+int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error) {
         assert(host);
-        return long_call_host(bus, "AddVoter", host, timeout, progress, userdata, error);
+        return long_call_host(bus, "AddVoter", host, timeout, watch, error);
 }
 
-int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-                     sd_bus_error *error) {
+int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error) {
         assert(host);
-        return long_call_host(bus, "RemoveVoter", host, timeout, progress, userdata, error);
+        return long_call_host(bus, "RemoveVoter", host, timeout, watch, error);
 }
 
-int pes_resume_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
-                            sd_bus_error *error) {
-        return long_call_host(bus, "ResumeVoterChange", NULL, timeout, progress, userdata, error);
+int pes_resume_voter_change(sd_bus *bus, usec_t timeout, const PesWatch *watch, sd_bus_error *error) {
+        return long_call_host(bus, "ResumeVoterChange", NULL, timeout, watch, error);
 }
 
-int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
-                              sd_bus_error *error) {
-        return long_call_host(bus, "RollbackVoterChange", NULL, timeout, progress, userdata, error);
+int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, const PesWatch *watch, sd_bus_error *error) {
+        return long_call_host(bus, "RollbackVoterChange", NULL, timeout, watch, error);
 }

@@ -130,25 +130,31 @@ bool pes_address_is_valid(const char *s);
 bool pes_role_is_voter(const char *role);
 
 /*
- * The membership calls, answered once the change is complete (a voter change
- * takes two steps of at least T_max·(1+ρ) each). While one waits, progress is
- * called with each new value of the VoterChange property ("" too), if not NULL.
- * They take the caller's timeout. Join returns the id this host got.
+ * What a caller of a membership call hears while it waits; any callback may be
+ * NULL. voter_change gets each new value of the VoterChange property ("" too),
+ * released each name whose tenure on this host ended (OwnerChanged with no
+ * owner: released, handed off or fenced).
  */
-typedef void (*PesProgressFunc)(const char *voter_change, void *userdata);
+typedef struct PesWatch {
+        void (*voter_change)(const char *voter_change, void *userdata);
+        void (*released)(const char *name, void *userdata);
+        void *userdata;
+} PesWatch;
 
-int pes_join(sd_bus *bus, const char *address, usec_t timeout, PesProgressFunc progress, void *userdata,
-             uint16_t *ret_id, sd_bus_error *error);
-int pes_leave(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-              sd_bus_error *error);
-int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-                  sd_bus_error *error);
-int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, PesProgressFunc progress, void *userdata,
-                     sd_bus_error *error);
-int pes_resume_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
-                            sd_bus_error *error);
-int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, PesProgressFunc progress, void *userdata,
-                              sd_bus_error *error);
+/*
+ * The membership calls, answered once the change is complete (a voter change
+ * takes two steps of at least T_max·(1+ρ) each; leave hands off every unit
+ * first). They take the caller's timeout and watch (NULL: none). -ETIMEDOUT
+ * when pesctl gave up waiting, -ECONNRESET when pesd left the bus before it
+ * answered; error is set either way. Join returns the id this host got.
+ */
+int pes_join(sd_bus *bus, const char *address, usec_t timeout, const PesWatch *watch, uint16_t *ret_id,
+             sd_bus_error *error);
+int pes_leave(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error);
+int pes_add_voter(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error);
+int pes_remove_voter(sd_bus *bus, const char *host, usec_t timeout, const PesWatch *watch, sd_bus_error *error);
+int pes_resume_voter_change(sd_bus *bus, usec_t timeout, const PesWatch *watch, sd_bus_error *error);
+int pes_rollback_voter_change(sd_bus *bus, usec_t timeout, const PesWatch *watch, sd_bus_error *error);
 
 /* Creates the Acquire call for name, for sending with a timeout of the caller's choice
  * (Acquire waits while another holder has the name). */

@@ -353,6 +353,16 @@ static int method_leave(sd_bus_message *m, void *userdata, sd_bus_error *error) 
                 return r;
         f->leaves++;
         snprintf(f->left, sizeof(f->left), "%s", host);
+        if (!host[0]) {
+                /* This host's names go first: its tenure ends, another host's begins. */
+                r = emit_owner_changed("report.service", "", 0);
+                if (r >= 0)
+                        r = emit_owner_changed("report.service", "beta", 131075);
+                if (r >= 0)
+                        r = emit_owner_changed("billing.timer", "", 0);
+                if (r < 0)
+                        return r;
+        }
         if (strcmp(host, "beta") == 0)
                 return sd_bus_error_set(error, "org.pes1.Error.Busy", "beta is alive: run pesctl leave on it.");
         if (strcmp(host, "alpha") == 0)
@@ -393,6 +403,14 @@ static int on_voter_step(sd_event_source *s, uint64_t usec, void *userdata) {
         return 0;
 }
 
+static int on_vanish(sd_event_source *s, void *userdata) {
+        Fake *f = userdata;
+
+        f->voter_pending = sd_bus_message_unref(f->voter_pending);
+        f->bus = sd_bus_flush_close_unref(f->bus);
+        return 0;
+}
+
 static int voter_method(sd_bus_message *m, Fake *f, sd_bus_error *error) {
         const char *member = sd_bus_message_get_member(m), *host = "";
         int r;
@@ -419,6 +437,12 @@ static int voter_method(sd_bus_message *m, Fake *f, sd_bus_error *error) {
         if (strcmp(member, "ResumeVoterChange") == 0)
                 return sd_bus_error_set(error, "org.pes1.Error.NotAllowed", "No voter change is in flight.");
 
+        if (strcmp(member, "AddVoter") == 0 && strcmp(host, "vanishing") == 0) {
+                /* pesd dies mid-change: its connection closes without an answer. */
+                f->voter_pending = sd_bus_message_ref(m);
+                r = sd_event_add_defer(f->event, &f->voter_timer, on_vanish, f);
+                return r < 0 ? r : 1;
+        }
         if (strcmp(member, "AddVoter") == 0 && strcmp(host, "delta") == 0) {
                 f->voter_pending = sd_bus_message_ref(m);
                 f->voter_step = 0;
@@ -544,7 +568,7 @@ static int start_dbus_daemon(Fake *f) {
         return r;
 }
 
-static int connect_fake(Fake *f) {
+static int connect_fake_bus(Fake *f) {
         int r;
 
         r = sd_bus_new(&f->bus);
@@ -558,12 +582,13 @@ static int connect_fake(Fake *f) {
                 r = sd_bus_add_object_vtable(f->bus, NULL, "/org/pes1", "org.pes1.Manager", fake_vtable, f);
         if (r >= 0)
                 r = sd_bus_request_name(f->bus, "org.pes1", 0);
-        if (r >= 0)
+        if (r >= 0 && !f->event)
                 r = sd_event_new(&f->event);
         if (r >= 0)
                 r = sd_bus_attach_event(f->bus, f->event, 0);
         return r;
 }
+
 
 static int group_setup(void **state) {
         snprintf(fake.dir, sizeof(fake.dir), "/tmp/test-pesctl-XXXXXX");
@@ -574,7 +599,7 @@ static int group_setup(void **state) {
                 fprintf(stderr, "cannot start dbus-daemon\n");
                 return -1;
         }
-        if (connect_fake(&fake) < 0) {
+        if (connect_fake_bus(&fake) < 0) {
                 fprintf(stderr, "cannot put the fake org.pes1 on the bus at %s\n", fake.address);
                 return -1;
         }
@@ -1470,7 +1495,10 @@ static void test_leave_without_a_host_leaves_this_one(void **state) {
         assert_int_equal(run.status, 0);
         assert_int_equal(fake.leaves, 1);
         assert_string_equal(fake.left, "");
-        assert_string_equal(run.out, "This host left the cluster; 'pesctl join HOST:PORT' joins one again.\n");
+        assert_string_equal(run.out,
+                            "No longer holding report.service.\n"
+                            "No longer holding billing.timer.\n"
+                            "This host left the cluster; 'pesctl join HOST:PORT' joins one again.\n");
 
         run_pesctl(&run, "leave", "gamma");
         assert_int_equal(run.status, 0);
@@ -1646,6 +1674,21 @@ static void test_voters_wrong_usage_exits_2_without_asking_pesd(void **state) {
         assert_int_equal(fake.voter_calls, 0);
 }
 
+static void test_voters_add_says_when_pesd_left_before_answering(void **state) {
+        Run run;
+
+        run_pesctl(&run, "voters", "add", "vanishing");
+        /* The fake comes back for the next tests. */
+        assert_null(fake.bus);
+        assert_int_equal(connect_fake_bus(&fake), 0);
+
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.out, "");
+        assert_string_equal(run.err,
+                            "pesctl: Cannot add vanishing as a voter: pesd left the bus before the change was complete; "
+                            "'pesctl voters' shows where it is, 'pesctl voters resume' or 'rollback' drives it on.\n");
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_list_prints_a_table_with_legend, reset_fake),
@@ -1697,6 +1740,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_voters_add_shows_each_step_and_returns_when_complete, reset_fake),
                 cmocka_unit_test_setup(test_voters_remove_resume_and_rollback_call_pesd, reset_fake),
                 cmocka_unit_test_setup(test_voters_errors_say_what_went_wrong, reset_fake),
+                cmocka_unit_test_setup(test_voters_add_says_when_pesd_left_before_answering, reset_fake),
                 cmocka_unit_test_setup(test_voters_wrong_usage_exits_2_without_asking_pesd, reset_fake),
         };
         sigset_t mask;
