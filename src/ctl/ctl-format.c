@@ -24,6 +24,7 @@ void ctl_status_summarize(const PesManager *m, const PesName *names, size_t n_na
                 .cluster_name = m->cluster_name ?: "",
                 .config_epoch = m->config_epoch,
                 .voter_change = m->voter_change ?: "",
+                .not_member = m->has_member && !m->member,
                 .names_total = n_names,
         };
         for (size_t i = 0; i < n_names; i++)
@@ -263,12 +264,14 @@ int ctl_status_format(const CtlStatus *s, char **ret) {
                 fputs("\nCluster: ", f);
                 put_escaped(f, s->cluster_name);
         }
+        if (s->not_member)
+                fputs("\n Member: no (it left; 'pesctl join HOST:PORT' joins a cluster)", f);
         fputs("\nVersion: ", f);
         put_escaped(f, s->version);
         fprintf(f, "\nQuorate: %s\n  Names: %zu held here, %zu known\n", s->quorate ? "yes" : "no", s->names_here,
                 s->names_total);
         if (s->peers_total == 0)
-                fputs("  Peers: none (a one-node cluster)\n", f);
+                fputs(s->not_member ? "  Peers: none (not a member)\n" : "  Peers: none (a one-node cluster)\n", f);
         else
                 fprintf(f, "  Peers: %zu/%zu alive\n", s->peers_alive, s->peers_total);
         if (s->has_config) {
@@ -304,6 +307,7 @@ json_t *ctl_status_to_json(const CtlStatus *s) {
         if (s->has_config) {
                 epoch = json_uint64(s->config_epoch);
                 if (json_object_set_new(o, "cluster", json_string(s->cluster_name)) < 0 ||
+                    json_object_set_new(o, "member", json_boolean(!s->not_member)) < 0 ||
                     json_object_set_new(o, "epoch", epoch) < 0 ||
                     json_object_set_new(o, "voter_change", json_string(s->voter_change)) < 0)
                         return NULL;

@@ -22,6 +22,7 @@ typedef struct CtlStatus {
         const char *cluster_name; /* "" for a one-node cluster without a config */
         uint64_t config_epoch;
         const char *voter_change; /* "" when none is in flight */
+        bool not_member;          /* pesd said this host is not a member (it left) */
         size_t names_here;
         size_t names_total;
         size_t peers_alive;
@@ -53,8 +54,9 @@ int ctl_voters_head_format(const PesManager *m, char **ret);
 json_t *ctl_voters_to_json(const PesManager *m, const Table *voters);
 
 /* Text and JSON of "pesctl status". With the voter configuration, the text adds
- * "Cluster:" (when it has a name), "Epoch:" and, while one is in flight, "Change:";
- * the JSON "cluster", "epoch" and "voter_change". */
+ * "Cluster:" (when it has a name), "Member: no" on a host that left, "Epoch:" and,
+ * while one is in flight, "Change:"; the JSON "cluster", "member", "epoch" and
+ * "voter_change". */
 int ctl_status_format(const CtlStatus *s, char **ret);
 json_t *ctl_status_to_json(const CtlStatus *s);
 

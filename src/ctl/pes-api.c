@@ -166,6 +166,12 @@ int pes_get_manager(sd_bus *bus, PesManager *ret, sd_bus_error *error) {
                         if (r < 0)
                                 return r;
                         m.quorate = b;
+                } else if (strcmp(key, "Member") == 0) {
+                        r = sd_bus_message_read(reply, "v", "b", &b);
+                        if (r < 0)
+                                return r;
+                        m.has_member = true;
+                        m.member = b;
                 } else if (strcmp(key, "ConfigEpoch") == 0) {
                         r = sd_bus_message_read(reply, "v", "t", &m.config_epoch);
                         if (r < 0)

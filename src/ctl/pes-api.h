@@ -79,6 +79,8 @@ typedef struct PesManager {
         char *version;
         bool quorate;
         char *cluster_name;
+        bool has_member;     /* pesd said whether it is a member (Member) */
+        bool member;
         uint64_t config_epoch;
         char *config_phase;  /* stable, accept-widened */
         char *voter_change;  /* "" when no voter change is in flight */

@@ -707,6 +707,7 @@ typedef struct BusWatch {
         sd_event_source *post;
         uint64_t epoch;
         bool accept_widened;
+        bool member;
         char voter_change[PES_NAME_MAX + 128];
         char *cluster_name;
         /* The middle configuration of the change in flight, as last seen: its last
@@ -787,6 +788,13 @@ static int property_get_cluster_name(sd_bus *bus, const char *path, const char *
         return sd_bus_message_append(reply, "s", cluster_name(m));
 }
 
+static int property_get_member(sd_bus *bus, const char *path, const char *interface, const char *property,
+                               sd_bus_message *reply, void *userdata, sd_bus_error *error) {
+        Manager *m = userdata;
+
+        return sd_bus_message_append(reply, "b", m->member);
+}
+
 static int property_get_config_epoch(sd_bus *bus, const char *path, const char *interface, const char *property,
                                      sd_bus_message *reply, void *userdata, sd_bus_error *error) {
         Manager *m = userdata;
@@ -822,6 +830,7 @@ static const sd_bus_vtable manager_vtable[] = {
         SD_BUS_PROPERTY("Quorate", "b", property_get_quorate, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("Version", "s", property_get_version, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ClusterName", "s", property_get_cluster_name, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Member", "b", property_get_member, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigEpoch", "t", property_get_config_epoch, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigPhase", "s", property_get_config_phase, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("VoterChange", "s", property_get_voter_change, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -887,7 +896,7 @@ static void bus_watch_destroy(void *userdata) {
 static int on_loop_turn(sd_event_source *s, void *userdata) {
         BusWatch *w = userdata;
         const VoterConfig *c;
-        const char *changed[5];
+        const char *changed[6];
         const char *cluster;
         char voter_change[sizeof w->voter_change];
         size_t n = 0;
@@ -909,6 +918,10 @@ static int on_loop_turn(sd_event_source *s, void *userdata) {
                         w->cluster_name = copy;
                         changed[n++] = "ClusterName";
                 }
+        }
+        if (w->member != w->m->member) {
+                w->member = w->m->member;
+                changed[n++] = "Member";
         }
         if (w->epoch != c->epoch.n) {
                 w->epoch = c->epoch.n;
@@ -955,6 +968,7 @@ static int bus_watch_setup(Manager *m) {
         w->m = m;
         w->bus = m->bus;
         w->epoch = installed_config(m)->epoch.n;
+        w->member = m->member;
         w->accept_widened = installed_config(m)->phase == CONFIG_ACCEPT_WIDENED;
         bus_watch_note_config(w, installed_config(m));
         voter_change_describe(m, w->voter_change, sizeof w->voter_change);

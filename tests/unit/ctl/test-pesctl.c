@@ -65,6 +65,7 @@ typedef struct Fake {
         char left[256];        /* the host of the last Leave */
         char voter_call[300];  /* the last voter change: "AddVoter delta", "ResumeVoterChange" */
         char cluster_name[64];
+        bool left_cluster;
         uint64_t config_epoch;
         char config_phase[32];
         char voter_change[256];
@@ -322,6 +323,8 @@ static int property_get(sd_bus *bus, const char *path, const char *interface, co
                 return sd_bus_message_append(reply, "s", f->config_phase);
         if (strcmp(property, "VoterChange") == 0)
                 return sd_bus_message_append(reply, "s", f->voter_change);
+        if (strcmp(property, "Member") == 0)
+                return sd_bus_message_append(reply, "b", !f->left_cluster);
         return sd_bus_message_append(reply, "b", 1);
 }
 
@@ -464,6 +467,7 @@ static const sd_bus_vtable fake_vtable[] = {
         SD_BUS_PROPERTY("Quorate", "b", property_get, 0, 0),
         SD_BUS_PROPERTY("Version", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_CONST),
         SD_BUS_PROPERTY("ClusterName", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
+        SD_BUS_PROPERTY("Member", "b", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigEpoch", "t", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("ConfigPhase", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
         SD_BUS_PROPERTY("VoterChange", "s", property_get, 0, SD_BUS_VTABLE_PROPERTY_EMITS_CHANGE),
@@ -631,6 +635,7 @@ static int reset_fake(void **state) {
         fake.lookup_flags = UINT64_MAX;
         fake.held = false;
         fake.joins = fake.leaves = fake.voter_calls = 0;
+        fake.left_cluster = false;
         fake.left[0] = fake.voter_call[0] = fake.voter_change[0] = 0;
         snprintf(fake.cluster_name, sizeof(fake.cluster_name), "solo");
         snprintf(fake.config_phase, sizeof(fake.config_phase), "stable");
@@ -848,7 +853,19 @@ static void test_status_summarizes_this_node(void **state) {
         assert_string_equal(run.out,
                             "{\"node_name\":\"alpha\",\"version\":\"0.1.0-fake\",\"quorate\":true,"
                             "\"names_here\":1,\"names_total\":2,\"peers_alive\":2,\"peers_total\":4,"
-                            "\"cluster\":\"solo\",\"epoch\":7,\"voter_change\":\"\"}\n");
+                            "\"cluster\":\"solo\",\"member\":true,\"epoch\":7,\"voter_change\":\"\"}\n");
+}
+
+static void test_status_of_a_host_that_left_says_so(void **state) {
+        Run run;
+
+        fake.left_cluster = true;
+        run_pesctl(&run, "status");
+        assert_int_equal(run.status, 0);
+        assert_non_null(strstr(run.out, "Cluster: solo\n Member: no (it left; 'pesctl join HOST:PORT' joins a cluster)\n"
+                                        "Version: "));
+        run_pesctl(&run, "status", "--json=short");
+        assert_non_null(strstr(run.out, "\"member\":false,"));
 }
 
 static void test_status_shows_a_voter_change_in_flight(void **state) {
@@ -1697,6 +1714,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_nodes_json_has_role_contact_epoch_and_address, reset_fake),
                 cmocka_unit_test_setup(test_status_summarizes_this_node, reset_fake),
                 cmocka_unit_test_setup(test_status_shows_a_voter_change_in_flight, reset_fake),
+                cmocka_unit_test_setup(test_status_of_a_host_that_left_says_so, reset_fake),
                 cmocka_unit_test_setup(test_lookup_reads_a_majority_unless_local, reset_fake),
                 cmocka_unit_test_setup(test_lookup_of_an_unknown_name_exits_4, reset_fake),
                 cmocka_unit_test_setup(test_wrong_usage_exits_2_without_asking_pesd, reset_fake),
