@@ -266,14 +266,14 @@ bool auth_verify_reply(const AuthKey *key, const char *path, const char *request
 #define WINDOW_WORDS (AUTH_REPLAY_WINDOW / 64)
 
 typedef struct ReplaySender {
-        uint16_t host;
+        uint64_t key;                  /* the sender's host id, or a joiner's name hash */
         uint64_t incarnation;
         uint64_t top;                  /* highest sequence number accepted */
         uint64_t bits[WINDOW_WORDS];   /* bit i set: top − i was accepted */
 } ReplaySender;
 
 struct AuthReplay {
-        ReplaySender *senders; /* sorted by host */
+        ReplaySender *senders; /* sorted by key */
         size_t n_senders, n_allocated;
 };
 
@@ -319,15 +319,15 @@ static void window_shift(ReplaySender *s, uint64_t shift) {
         }
 }
 
-static ReplaySender *replay_find_or_add(AuthReplay *r, uint16_t host) {
+static ReplaySender *replay_find_or_add(AuthReplay *r, uint64_t key) {
         size_t lo = 0, hi = r->n_senders;
 
         while (lo < hi) {
                 size_t mid = (lo + hi) / 2;
 
-                if (r->senders[mid].host == host)
+                if (r->senders[mid].key == key)
                         return r->senders + mid;
-                if (r->senders[mid].host < host)
+                if (r->senders[mid].key < key)
                         lo = mid + 1;
                 else
                         hi = mid;
@@ -342,12 +342,12 @@ static ReplaySender *replay_find_or_add(AuthReplay *r, uint16_t host) {
                 r->n_allocated = n;
         }
         memmove(r->senders + lo + 1, r->senders + lo, (r->n_senders - lo) * sizeof(ReplaySender));
-        r->senders[lo] = (ReplaySender) { .host = host };
+        r->senders[lo] = (ReplaySender) { .key = key };
         r->n_senders++;
         return r->senders + lo;
 }
 
-int auth_replay_check(AuthReplay *r, uint16_t sender, uint64_t incarnation, uint64_t seq) {
+static int replay_check(AuthReplay *r, uint64_t key, uint64_t incarnation, uint64_t seq) {
         ReplaySender *s;
 
         if (!r)
@@ -355,7 +355,7 @@ int auth_replay_check(AuthReplay *r, uint16_t sender, uint64_t incarnation, uint
         if (seq == 0)
                 return AUTH_REPLAY_BAD_SEQ;
 
-        s = replay_find_or_add(r, sender);
+        s = replay_find_or_add(r, key);
         if (!s)
                 return -ENOMEM;
 
@@ -382,6 +382,24 @@ int auth_replay_check(AuthReplay *r, uint16_t sender, uint64_t incarnation, uint
                 return AUTH_REPLAY_SEEN;
         window_set(s, s->top - seq);
         return AUTH_REPLAY_OK;
+}
+
+int auth_replay_check(AuthReplay *r, uint16_t sender, uint64_t incarnation, uint64_t seq) {
+        return replay_check(r, sender, incarnation, seq);
+}
+
+int auth_replay_check_name(AuthReplay *r, const char *name, uint64_t incarnation, uint64_t seq) {
+        /* 64-bit FNV-1a of the name: hosts that are not members yet have no id of
+         * their own, and every newcomer may still call itself host 1. */
+        uint64_t h = UINT64_C(0xcbf29ce484222325);
+
+        if (!name)
+                return -EINVAL;
+        for (const char *c = name; *c; c++) {
+                h ^= (unsigned char) *c;
+                h *= UINT64_C(0x100000001b3);
+        }
+        return replay_check(r, h, incarnation, seq);
 }
 
 const char *auth_replay_verdict_to_string(AuthReplayVerdict v) {

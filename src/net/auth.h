@@ -94,4 +94,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(AuthReplay *, auth_replay_free);
  * a verdict, or -ENOMEM. */
 int auth_replay_check(AuthReplay *r, uint16_t sender, uint64_t incarnation, uint64_t seq);
 
+/* The same for a sender known by name only (a host asking to join: it has no id in
+ * this cluster yet). Use one AuthReplay for names and another for host ids. */
+int auth_replay_check_name(AuthReplay *r, const char *name, uint64_t incarnation, uint64_t seq);
+
 const char *auth_replay_verdict_to_string(AuthReplayVerdict v);

@@ -318,8 +318,12 @@ static enum MHD_Result request_process(HttpPeerRequest *req) {
                 return respond_text(req, MHD_HTTP_FORBIDDEN, "request for another cluster");
         }
 
-        r = auth_replay_check(req->route->join ? s->join_replay : s->replay, req->batch.header.from,
-                              req->batch.header.incarnation, req->batch.header.seq);
+        if (req->route->join)
+                r = auth_replay_check_name(s->join_replay, req->batch.header.node.name,
+                                           req->batch.header.incarnation, req->batch.header.seq);
+        else
+                r = auth_replay_check(s->replay, req->batch.header.from, req->batch.header.incarnation,
+                                      req->batch.header.seq);
         if (r < 0)
                 return respond_text(req, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal error");
         if (r != AUTH_REPLAY_OK) {

@@ -84,6 +84,8 @@ CONF
 
 pes__on_exit() {
         local status=$?
+        # Under set -e, the "(exit $status)" below would end the trap early.
+        set +e
         pes_watch_stop
         [[ -n ${PES__STAGE:-} ]] && rm -rf "$PES__STAGE"
         # rig__on_exit dumps the hosts on failure, tears the rig down and exits.

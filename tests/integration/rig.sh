@@ -765,9 +765,9 @@ rig_dump() {
         local -
         set +e
         for h in $(rig_hosts); do
-                echo "==== $h: journal (last 40 lines)" >&2
+                echo "==== $h: journal (last ${RIG_DUMP_LINES:-40} lines)" >&2
                 if rig_running "$h"; then
-                        rig_exec "$h" journalctl -b --no-pager -n 40 >&2
+                        rig_exec "$h" journalctl -b --no-pager -n "${RIG_DUMP_LINES:-40}" >&2
                 else
                         echo "(not running)" >&2
                 fi

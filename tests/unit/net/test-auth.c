@@ -182,6 +182,20 @@ static void test_reply_signature_is_bound_to_its_request(void **state) {
         assert_false(auth_verify_reply(&k, "/v1/peer/batch", req1, body, 2, rep));
 }
 
+/* Two newcomers that both still call themselves host 1, at incarnation 1, asking to
+ * join one after the other: each name has its own window. */
+static void test_replay_window_by_name(void **state) {
+        _cleanup_(auth_replay_freep) AuthReplay *r = auth_replay_new();
+
+        assert_non_null(r);
+        assert_int_equal(auth_replay_check_name(r, "h4", 1, 1), AUTH_REPLAY_OK);
+        assert_int_equal(auth_replay_check_name(r, "h4", 1, 1), AUTH_REPLAY_SEEN);
+        assert_int_equal(auth_replay_check_name(r, "h5", 1, 1), AUTH_REPLAY_OK);
+        assert_int_equal(auth_replay_check_name(r, "h5", 1, 2), AUTH_REPLAY_OK);
+        assert_int_equal(auth_replay_check_name(r, "h4", 1, 2), AUTH_REPLAY_OK);
+        assert_int_equal(auth_replay_check_name(r, NULL, 1, 3), -EINVAL);
+}
+
 static void test_replay_window_in_order_and_reordered(void **state) {
         _cleanup_(auth_replay_freep) AuthReplay *r = auth_replay_new();
 
@@ -267,6 +281,7 @@ int main(void) {
                 cmocka_unit_test(test_request_signature_covers_method_path_and_body),
                 cmocka_unit_test(test_reply_signature_is_bound_to_its_request),
                 cmocka_unit_test(test_replay_window_in_order_and_reordered),
+                cmocka_unit_test(test_replay_window_by_name),
                 cmocka_unit_test(test_replay_window_matches_a_model),
         };
 
