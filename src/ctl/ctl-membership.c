@@ -57,6 +57,29 @@ int ctl_voters_parse(int argc, char *argv[], VotersCommand *ret_command, const c
                                argv[1]);
 }
 
+int ctl_join_address(const char *arg, char **ret) {
+        size_t n;
+
+        assert(arg);
+        assert(ret);
+
+        n = strlen(arg);
+        if (pes_address_is_valid(arg))
+                *ret = strdup(arg);
+        else if (n > 0 && (!strchr(arg, ':') || (arg[0] == '[' && arg[n - 1] == ']'))) {
+                if (asprintf(ret, "%s:%u", arg, PES_DEFAULT_PEER_PORT) < 0)
+                        return -ENOMEM;
+                if (!pes_address_is_valid(*ret)) {
+                        free(*ret);
+                        *ret = NULL;
+                        return -EINVAL;
+                }
+                return 0;
+        } else
+                return -EINVAL;
+        return *ret ? 0 : -ENOMEM;
+}
+
 char *ctl_voter_change_progress(const char *voter_change) {
         _cleanup_free_ char *value = NULL, *escaped = NULL;
         char *text, *here;
@@ -117,16 +140,21 @@ int verb_join(int argc, char *argv[], void *userdata) {
         _cleanup_(pes_manager_done) PesManager m = {};
         _cleanup_(json_decrefp) json_t *json = NULL;
         _cleanup_free_ char *action = NULL, *text = NULL;
+        _cleanup_free_ char *address = NULL;
         const CtlArgs *args = userdata;
-        const char *address = argv[1];
         uint16_t id;
         int r;
 
         assert(args);
 
-        if (!pes_address_is_valid(address)) {
-                log_error("Invalid address '%s': give HOST:PORT of a member of the cluster (its Listen=).", address);
+        r = ctl_join_address(argv[1], &address);
+        if (r == -EINVAL) {
+                log_error("Invalid address '%s': give HOST[:PORT] of a member of the cluster (its Listen=).", argv[1]);
                 return PESCTL_EXIT_USAGE;
+        }
+        if (r < 0) {
+                log_error_errno(r, "Failed to join: %m");
+                return PESCTL_EXIT_FAILURE;
         }
         if (asprintf(&action, "join the cluster at %s", address) < 0) {
                 log_error_errno(ENOMEM, "Failed to join: %m");

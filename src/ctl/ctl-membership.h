@@ -30,6 +30,13 @@ typedef enum VotersCommand {
 int ctl_voters_parse(int argc, char *argv[], VotersCommand *ret_command, const char **ret_host);
 
 /*
+ * The HOST:PORT that "pesctl join ARG" asks pesd to join: ARG itself, or with
+ * the default peer port when it names a host only ("h1", "10.0.0.1",
+ * "[fd00::1]"). -EINVAL if it is neither, -ENOMEM.
+ */
+int ctl_join_address(const char *arg, char **ret);
+
+/*
  * The text shown while a voter change goes on, for one value of the VoterChange
  * property: "Voter change: VALUE" without the "; driven by this host" that is
  * implied here, or NULL for "" (nothing in flight) or on allocation failure.

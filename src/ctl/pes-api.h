@@ -33,6 +33,9 @@
 #define PES_ERROR_SUPERSEDED "org.pes1.Error.Superseded"
 #define PES_ERROR_KEY_REJECTED "org.pes1.Error.KeyRejected"
 
+/* The peer port pesd listens on when Listen= gives none. */
+#define PES_DEFAULT_PEER_PORT 7480
+
 /* Lookup flags (dbus/org.pes1.Manager.xml): without flags, a majority read. */
 #define PES_LOOKUP_LOCAL UINT64_C(1)
 

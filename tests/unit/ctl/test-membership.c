@@ -76,6 +76,30 @@ static void test_addresses_are_host_and_port(void **state) {
         assert_false(pes_address_is_valid(NULL));
 }
 
+static void test_join_address_takes_the_default_port(void **state) {
+        static const struct {
+                const char *arg, *address;
+        } cases[] = {
+                { "10.0.0.1:7481", "10.0.0.1:7481" }, { "10.0.0.1", "10.0.0.1:7480" }, { "h1", "h1:7480" },
+                { "[fd00::1]", "[fd00::1]:7480" },    { "[fd00::1]:9", "[fd00::1]:9" },
+        };
+        static const char *const bad[] = { "", "fd00::1", "h1:", ":9", "h1:0", "[fd00::1", "a b", "a/b" };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *a = NULL;
+
+                assert_int_equal(ctl_join_address(cases[i].arg, &a), 0);
+                assert_string_equal(a, cases[i].address);
+                free(a);
+        }
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                char *a = NULL;
+
+                assert_int_equal(ctl_join_address(bad[i], &a), -EINVAL);
+                assert_null(a);
+        }
+}
+
 static void test_roles_of_voters(void **state) {
         assert_true(pes_role_is_voter("voter"));
         assert_true(pes_role_is_voter("voter (joining)"));
@@ -161,6 +185,7 @@ int main(void) {
                 cmocka_unit_test(test_voters_sub_commands_take_their_host),
                 cmocka_unit_test(test_voters_refuses_wrong_usage),
                 cmocka_unit_test(test_addresses_are_host_and_port),
+                cmocka_unit_test(test_join_address_takes_the_default_port),
                 cmocka_unit_test(test_roles_of_voters),
                 cmocka_unit_test(test_progress_lines_leave_out_the_driver),
                 cmocka_unit_test(test_voters_view_lists_voters_only),

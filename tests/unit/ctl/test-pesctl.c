@@ -1468,11 +1468,16 @@ static void test_join_prints_the_cluster_and_the_id(void **state) {
         run_pesctl(&run, "join", "[fd00::1]:7480", "--json=short");
         assert_int_equal(run.status, 0);
         assert_string_equal(run.out, "{\"cluster\":\"prod\",\"id\":9}\n");
+
+        /* A host alone is asked at the default peer port. */
+        run_pesctl(&run, "join", "10.0.0.8");
+        assert_int_equal(run.status, 1);
+        assert_non_null(strstr(run.err, "Cannot join the cluster at 10.0.0.8:7480: "));
 }
 
 static void test_join_refuses_a_malformed_address_without_asking_pesd(void **state) {
-        static const char *const bad[] = { "10.0.0.1", "10.0.0.1:", ":7480", "10.0.0.1:0", "10.0.0.1:65536",
-                                           "10.0.0.1:74a", "fd00::1:7480", "[fd00::1]", "a b:1", "a/b:1" };
+        static const char *const bad[] = { "10.0.0.1:", ":7480", "10.0.0.1:0", "10.0.0.1:65536",
+                                           "10.0.0.1:74a", "fd00::1:7480", "[fd00::1", "a b:1", "a/b:1", "" };
         Run run;
 
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
