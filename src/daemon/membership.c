@@ -34,6 +34,9 @@ typedef struct MemberOp {
         char *join_address;         /* the member asked, for messages */
         uint16_t join_id;           /* the id the cluster gave this host */
         bool handing_off;           /* manager_leave(self): waiting for this host's names to move */
+        struct LeaveProbe *probes;  /* manager_leave(self): who supervises each name held here */
+        size_t n_probes, probes_pending;
+        uint64_t serial;            /* tells a late probe answer from this operation's */
         bool asking;                /* manager_leave(self): another member was asked to remove us */
         bool change_started;        /* node_config_change() was called */
         uint64_t deadline;          /* node clock: the hand-off gives up then */
@@ -373,9 +376,30 @@ int membership_setup_peers(Manager *m) {
 
 /* ---- operations ---- */
 
+/*
+ * A leaving host hands each name to a host that supervises it: GET /v1/units/NAME
+ * on every other live member answers 503 there (supervised, not running), 404
+ * where it is not supervised (DESIGN.md: a handoff to a host that never takes
+ * the name lapses only after a lease).
+ */
+typedef struct LeaveProbe {
+        char name[PES_NAME_MAX + 1];
+        uint16_t host;
+        bool eligible;
+} LeaveProbe;
+
+typedef struct LeaveProbeCtx {
+        Manager *m;
+        uint64_t serial;
+        size_t index;
+} LeaveProbeCtx;
+
+#define LEAVE_PROBE_TIMEOUT_USEC (1 * USEC_PER_SEC)
+
 static MemberOp *op_free(MemberOp *op) {
         if (!op)
                 return NULL;
+        free(op->probes);
         if (op->request)
                 (void) http_peer_request_fail(op->request, -EAGAIN);
         sd_event_source_disable_unref(op->restart);
@@ -566,13 +590,14 @@ static void on_installed(Manager *m, const VoterConfig *c) {
         for (size_t i = peers_count(m->peers); i > 0; i--) {
                 Peer *p = peers_at(m->peers, i - 1);
                 char name[WIRE_NODE_NAME_MAX + 1];
+                uint16_t id = p->id;
 
-                if (p->id == m->self || config_has(c, p->id))
+                if (id == m->self || config_has(c, id))
                         continue;
                 snprintf(name, sizeof name, "%s", p->name);
-                log_info("Host %s (id %u) is no longer a member.", name, p->id);
-                (void) peers_remove(m->peers, p->id);
-                book_remove(m, p->id);
+                log_info("Host %s (id %u) is no longer a member.", name, id);
+                (void) peers_remove(m->peers, id);
+                book_remove(m, id);
                 bus_api_emit_node_changed(m, name, "left");
         }
         /* New, or with another role. */
@@ -962,7 +987,14 @@ int manager_join(Manager *m, const char *address_port, ManagerDoneFunc done, voi
 
 /* ---- leaving ---- */
 
-/* The best-ranked other live host eligible for name, or PES_HOST_NONE. */
+static bool probed_eligible(const MemberOp *op, const char *name, uint16_t host) {
+        for (size_t i = 0; i < op->n_probes; i++)
+                if (op->probes[i].host == host && strcmp(op->probes[i].name, name) == 0)
+                        return op->probes[i].eligible;
+        return false;
+}
+
+/* The best-ranked other live host that supervises name, or PES_HOST_NONE. */
 static uint16_t handoff_target(Manager *m, const char *name) {
         Supervised *s = supervise_find(m, name);
         RankCandidate c[PES_MEMBERS_MAX];
@@ -973,7 +1005,7 @@ static uint16_t handoff_target(Manager *m, const char *name) {
                 Peer *p = peers_at(m->peers, i);
                 uint32_t w = s ? unit_conf_weight(&s->conf, p->name) : 1;
 
-                if (p->id != m->self && p->state == PEER_ALIVE && w > 0)
+                if (p->id != m->self && p->state == PEER_ALIVE && w > 0 && m->op && probed_eligible(m->op, name, p->id))
                         c[n++] = (RankCandidate) { .host = p->id, .weight = w };
         }
         for (size_t i = 0; i < n; i++)
@@ -1005,6 +1037,75 @@ static void leave_hand_off(Manager *m) {
                         (void) node_release(m->node, name, now, &m->actions);
                 }
         }
+}
+
+static void on_leave_probe(HttpClient *c, uint16_t peer, const HttpClientResult *result, void *userdata) {
+        _cleanup_free_ LeaveProbeCtx *ctx = userdata;
+        Manager *m = ctx->m;
+        MemberOp *op = m->op;
+
+        if (!op || op->serial != ctx->serial || ctx->index >= op->n_probes)
+                return;
+        /* 503: supervised there and not running: it can take the name. */
+        op->probes[ctx->index].eligible = result->error == -EIO && result->http_status == 503;
+        if (--op->probes_pending > 0)
+                return;
+        leave_hand_off(m);
+        (void) manager_flush(m);
+}
+
+static bool url_safe(const char *s) {
+        for (; *s; s++)
+                if (!strchr("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@-", *s))
+                        return false;
+        return true;
+}
+
+/* Asks every other live member which of the names held here it supervises, then hands off. */
+static void leave_probe(Manager *m) {
+        MemberOp *op = m->op;
+        uint64_t now = manager_now(m);
+        NetError err = {};
+
+        if (supervise_probe_client(m, &err) < 0)
+                goto hand_off;
+        for (size_t i = 0; i < node_n_guards(m->node); i++) {
+                Guard *g = node_guard_at(m->node, i);
+                const char *name = guard_name(g);
+
+                if (!guard_lease_valid(g, now) || !supervise_find(m, name) || !url_safe(name))
+                        continue;
+                for (size_t j = 0; j < peers_count(m->peers); j++) {
+                        Peer *p = peers_at(m->peers, j);
+                        _cleanup_free_ LeaveProbeCtx *ctx = NULL;
+                        _cleanup_free_ char *url = NULL;
+                        LeaveProbe *np;
+
+                        if (p->id == m->self || p->state != PEER_ALIVE || !p->address[0])
+                                continue;
+                        np = reallocarray(op->probes, op->n_probes + 1, sizeof *np);
+                        if (!np)
+                                goto hand_off;
+                        op->probes = np;
+                        ctx = calloc(1, sizeof *ctx);
+                        if (!ctx || asprintf(&url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" :
+                                             "http://%s:%u/v1/units/%s", p->address, p->port, name) < 0)
+                                goto hand_off;
+                        *ctx = (LeaveProbeCtx) { .m = m, .serial = op->serial, .index = op->n_probes };
+                        op->probes[op->n_probes] = (LeaveProbe) { .host = p->id };
+                        snprintf(op->probes[op->n_probes].name, sizeof op->probes[0].name, "%s", name);
+                        if (http_client_probe(m->probe_client, url, LEAVE_PROBE_TIMEOUT_USEC, on_leave_probe, ctx,
+                                              &err) < 0)
+                                continue;
+                        TAKE_PTR(ctx);
+                        op->n_probes++;
+                        op->probes_pending++;
+                }
+        }
+        if (op->probes_pending > 0)
+                return;
+hand_off:
+        leave_hand_off(m);
 }
 
 static void on_leave_reply(HttpClient *c, uint16_t host, const HttpClientResult *result, void *userdata) {
@@ -1100,8 +1201,11 @@ static MemberOp *op_new(Manager *m, ConfigChangeKind kind, uint16_t host, Manage
 
         if (!op)
                 return NULL;
+        static uint64_t serial;
+
         op->kind = kind;
         op->host = host;
+        op->serial = ++serial;
         op->done = done;
         op->userdata = userdata;
         if (host != PES_HOST_NONE)
@@ -1143,7 +1247,7 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
                 op->deadline = manager_now(m) + 2 * m->voters.lease_max_usec + 10 * USEC_PER_SEC;
                 m->op = op;
                 log_info("Leaving cluster %s: handing off or releasing every name held here.", m->cluster_name ?: "(unnamed)");
-                leave_hand_off(m);
+                leave_probe(m);
                 return manager_flush(m);
         }
 

@@ -574,8 +574,7 @@ static void unit_failed(Supervised *s, const char *why) {
 
 /* ---- health probes (HealthURL=) ---- */
 
-/* The client of plain GET probes (health checks, move confirmations), made when first needed. */
-static int probe_client(Manager *m, NetError *err) {
+int supervise_probe_client(Manager *m, NetError *err) {
         HttpClientConfig cc = HTTP_CLIENT_CONFIG_INIT;
 
         if (m->probe_client)
@@ -627,7 +626,7 @@ static int on_health_timer(sd_event_source *source, uint64_t usec, void *userdat
         s->health_timer = sd_event_source_disable_unref(s->health_timer);
         if (s->phase != SUP_RUNNING || s->health_inflight)
                 return 0;
-        r = probe_client(m, &err);
+        r = supervise_probe_client(m, &err);
         if (r < 0) {
                 log_unit(LOG_ERR, s, "Cannot set up health probes: %s", err.text);
                 return 0;
@@ -1170,7 +1169,7 @@ static void move_probe(Supervised *s) {
                 move_done(s);
                 return;
         }
-        if (probe_client(m, &err) < 0) {
+        if (supervise_probe_client(m, &err) < 0) {
                 move_done(s);
                 return;
         }

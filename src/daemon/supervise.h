@@ -9,6 +9,7 @@
 
 #include "core/action.h"
 #include "daemon/unit-conf.h"
+#include "net/net-error.h"
 #include "systemd/systemd-client.h"
 
 typedef struct Manager Manager;
@@ -65,6 +66,10 @@ int supervise_setup(Manager *m);
 void supervise_done(Manager *m);
 
 Supervised *supervise_find(Manager *m, const char *unit);
+
+/* The client of plain GET probes (health checks, move confirmations, a leaving
+ * host asking who supervises a unit), made when first needed. */
+int supervise_probe_client(Manager *m, NetError *err);
 
 /* START_UNIT, STOP_UNIT and KILL_UNIT for a supervised unit (the core's actions). */
 void supervise_start(Manager *m, Supervised *s, const Action *a);
