@@ -311,6 +311,7 @@ int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, Ac
                 a->recovering = false;
                 return 0;
         }
+#ifndef PES_SIM_BREAK_NEW_VOTER_AT_ONCE
         if (!was_voter)
                 /*
                  * DESIGN.md "Membership": the new voter first recovers state as a
@@ -319,6 +320,13 @@ int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, Ac
                  * waits T_max·(1+ρ) from the install.
                  */
                 return recovery_begin(a, now, out);
+#else
+        /*
+         * Only the simulator's broken-rule build (tests/sim/meson.build) lets a
+         * new voter answer at once, to show its checker finds the violation.
+         */
+        (void) was_voter;
+#endif
         if (a->recovering)
                 /* The voter indices changed: scan again under the new configuration. */
                 return scan_restart(a, now, out);

@@ -48,7 +48,7 @@ static uint64_t new_round(Node *n) {
 
 static uint64_t wait_usec(const VoterConfig *c) {
 #ifdef PES_SIM_BREAK_NO_RECONF_WAIT
-        /* Only the simulator's broken-rule build skips the wait, to show it is needed. */
+        /* Only the simulator's broken-rule builds skip the wait (tests/sim/FINDINGS.md F6). */
         (void) c;
         return 0;
 #else
@@ -691,7 +691,7 @@ static int name_decide(Node *n, const char *name, RescanName *e, uint64_t now, A
         e->remaining_max = value_is_claim(top) ? rem : 0;
         return name_send(n, name, e, MSG_ACCEPT, false, out);
 #else
-        /* Only the simulator's broken-rule build skips the repair, to show it is needed. */
+        /* Only the simulator's broken-rule builds skip the repair (tests/sim/FINDINGS.md F6). */
         (void) r;
         (void) max_bp;
         (void) rem;

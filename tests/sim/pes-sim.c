@@ -37,6 +37,8 @@ static void help(void) {
                "  --reconf               voter changes through the core: 5–7 hosts, 3 voters\n"
                "                         cycled 3→4→5→4→3 (down voters replaced first),\n"
                "                         drives resumed or rolled back; no lost disks\n"
+               "  --reconf-wipes         the same with lost disks (a wiped host boots with\n"
+               "                         the cluster's newest configuration)\n"
                "  --help                 this text\n",
                STEPS_DEFAULT, TRACE_LINES_DEFAULT);
 }
@@ -76,6 +78,7 @@ int main(int argc, char *argv[]) {
                 ARG_STORE,
                 ARG_IGNORE,
                 ARG_RECONF,
+                ARG_RECONF_WIPES,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -92,6 +95,7 @@ int main(int argc, char *argv[]) {
                 { "store", required_argument, NULL, ARG_STORE },
                 { "ignore", required_argument, NULL, ARG_IGNORE },
                 { "reconf", no_argument, NULL, ARG_RECONF },
+                { "reconf-wipes", no_argument, NULL, ARG_RECONF_WIPES },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -102,7 +106,7 @@ int main(int argc, char *argv[]) {
         uint64_t ratio_seed = 0;
         uint64_t ignored = 0;
         uint64_t tenures = 0, crashes = 0, wipes = 0, partitions = 0, moves = 0, fences = 0, messages = 0;
-        uint64_t changes = 0, change_errors = 0, installs = 0, epochs = 0;
+        uint64_t changes = 0, change_errors = 0, installs = 0, epochs = 0, identities = 0, frees = 0;
         unsigned max_voters = 0;
         char worst_name[32] = "";
         const char *expect = NULL;
@@ -162,6 +166,10 @@ int main(int argc, char *argv[]) {
                 case ARG_RECONF:
                         p.reconf = true;
                         break;
+                case ARG_RECONF_WIPES:
+                        p.reconf = true;
+                        p.reconf_wipes = true;
+                        break;
                 case ARG_STORE:
                         if (strcmp(optarg, "serial") == 0)
                                 p.store = SIM_STORE_SERIAL;
@@ -220,6 +228,8 @@ int main(int argc, char *argv[]) {
                 fences += res.fences;
                 messages += res.messages;
                 changes += res.voter_changes;
+                identities += res.identity_accepts;
+                frees += res.rescan_frees;
                 change_errors += res.voter_change_errors;
                 installs += res.installs;
                 epochs += res.last_epoch > 1 ? res.last_epoch - 1 : 0;
@@ -280,6 +290,9 @@ int main(int argc, char *argv[]) {
         if (p.reconf)
                 printf("pes-sim: voter changes: %" PRIu64 " completed, %" PRIu64 " ended with an error (resumed later), %" PRIu64 " epochs chosen, %" PRIu64 " installs, up to %u voters\n",
                        changes, change_errors, epochs, installs, max_voters);
+        if (p.reconf)
+                printf("pes-sim: rescans sent %" PRIu64 " identity ACCEPTs and %" PRIu64 " ACCEPTs of FREE over expired claims\n",
+                       identities, frees);
 
         if (expect) {
                 printf("pes-sim: FAILED: no seed violated %s\n", expect);

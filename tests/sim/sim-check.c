@@ -214,7 +214,8 @@ static void track_recovery(Sim *s) {
         for (unsigned i = 0; i < s->n_nodes && !recovering; i++) {
                 const SimNode *n = &s->nodes[i];
 
-                recovering = n->voter && n->up && !acceptor_serving(node_acceptor(n->core));
+                /* A new voter's recovery (its disk is initialised) is part of a voter change, not a fault. */
+                recovering = n->voter && n->up && !n->durable_init && !acceptor_serving(node_acceptor(n->core));
         }
         if (recovering)
                 s->unhealed = true;
@@ -318,9 +319,12 @@ void sim_check_lost(Sim *s, SimNode *n, unsigned name, LostReason reason) {
         /*
          * I5: once faults healed (and the renewals sent before are surely over), every
          * renewal reaches a quorum within H, so no holder is fenced or superseded.
+         * A voter recovering a lost disk is a fault not healed yet: while a new
+         * voter is silent too (its own recovery), a voter change leaves no accept
+         * quorum to spare.
          */
-        if ((reason == LOST_FENCED || reason == LOST_TENURE_ENDED) &&
-            s->now >= s->calm_since + s->i5_grace_usec)
+        if ((reason == LOST_FENCED || reason == LOST_TENURE_ENDED) && !s->unhealed &&
+            s->now >= s->calm_since + s->i5_grace_usec && s->now >= s->healed_at + s->i5_grace_usec)
                 sim_violation(s, "I5", "%s: n%u lost its lease (%s) %" PRIu64 " us after faults healed, with every renewal answered",
                               nm->name, n->host, lost_reason_to_string(reason), s->now - s->calm_since);
         if (nm->orphan_since == 0)

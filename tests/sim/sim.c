@@ -11,6 +11,7 @@
 #include "core/ballot.h"
 #include "core/lease.h"
 #include "core/quorum.h"
+#include "core/reconf.h"
 #include "sim-internal.h"
 
 /*
@@ -306,6 +307,10 @@ static int queue_send(Sim *s, SimNode *n, uint16_t to_host, const PeerMsg *m) {
         sim_check_sent(s, n, m);
         if (m->type == MSG_ACCEPTED)
                 sim_check_i7_accepted(s, n, m);
+        if (m->type == MSG_ACCEPT && m->identity)
+                s->res->identity_accepts++;
+        if (m->type == MSG_ACCEPT && (m->round & RECONF_ROUND_BIT) && !m->identity)
+                s->res->rescan_frees++;
         /* P2 and B1 judge what leaves the host: a PREPARE held for a sync that a crash prevents never did. */
         if (m->type == MSG_ACCEPT || m->type == MSG_PREPARE)
                 sim_check_proposed(s, n, m);
@@ -987,7 +992,10 @@ static int ping(Sim *s) {
 
 /* ---- nodes ---- */
 
+static const VoterConfig *cluster_config(const Sim *s);
+
 static int node_boot(Sim *s, SimNode *n, bool new_clock) {
+        const VoterConfig *boot_config;
         AcceptorStart mode;
         uint64_t now;
         int r;
@@ -1010,8 +1018,14 @@ static int node_boot(Sim *s, SimNode *n, bool new_clock) {
         sim_rng_seed(&n->core_rng_state, sim_rng_next(&s->rng));
         n->core_rng = (CoreRng) { .next = sim_rng_core_next, .userdata = &n->core_rng_state };
 
-        r = node_new(n->host, n->incarnation, n->has_durable_config ? &n->durable_config.installed : &s->config,
-                     &n->core_rng, &n->core);
+        /*
+         * The configuration on disk; without one, the cluster's newest (pesd
+         * joins through a member and is given it), or the first one at formation.
+         */
+        boot_config = n->has_durable_config ? &n->durable_config.installed : cluster_config(s);
+        if (!boot_config)
+                boot_config = &s->config;
+        r = node_new(n->host, n->incarnation, boot_config, &n->core_rng, &n->core);
         if (r < 0)
                 return sim_fail(s, r, "node_new", n, -1);
         /* The register's state on disk, as pesd's store hands it back. */
@@ -1283,7 +1297,7 @@ static int inject_crash(Sim *s) {
                 return 0;
         host = sim_rng_below(&s->rng, 2);
         /* At most one voter recovers a lost disk at a time (DESIGN.md "Lost disk" needs F+1 others). */
-        wipe = host && n->voter && !s->p.reconf && sim_rng_below(&s->rng, 4) == 0 && !wipe_pending(s);
+        wipe = host && n->voter && (!s->p.reconf || s->p.reconf_wipes) && sim_rng_below(&s->rng, 4) == 0 && !wipe_pending(s);
         return node_crash(s, n, host, wipe);
 }
 

@@ -51,6 +51,7 @@ typedef struct SimParams {
          * Disks are not wiped in these runs.
          */
         bool reconf;
+        bool reconf_wipes; /* with --reconf, disks are wiped too */
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
@@ -98,6 +99,8 @@ typedef struct SimResult {
         uint64_t installs;
         unsigned max_voters;
         uint64_t last_epoch;
+        uint64_t identity_accepts; /* ACCEPTs of a rescan's identity rounds sent */
+        uint64_t rescan_frees;     /* ACCEPTs of FREE over an expired claim, by a rescan */
 } SimResult;
 
 /*

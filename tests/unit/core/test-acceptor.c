@@ -603,6 +603,86 @@ static void test_thousands_of_names_are_kept_apart(void **state) {
         assert_null(acceptor_entry(f->a, 5000));
 }
 
+static const PeerMsg *identity(Fixture *f, uint16_t from, RegValue v, uint64_t remaining, uint64_t now) {
+        PeerMsg m = test_msg(MSG_ACCEPT, from, &f->config, NAME, 300);
+
+        m.ballot = v.ba;
+        m.value = v;
+        m.identity = true;
+        m.remaining_usec = remaining;
+        return feed(f, &m, now);
+}
+
+static void test_identity_accept_repairs_without_extending_the_lease(void **state) {
+        Fixture *f = *state;
+        RegValue v = lease_of(2, 5);
+        const AcceptorEntry *e;
+        const PeerMsg *r;
+
+        /* No entry: the value is taken, live only for the remaining time the rescan saw. */
+        v.ba = (Ballot) { 7, 2 };
+        r = identity(f, 3, v, 1000000, 50);
+        assert_int_equal(r->type, MSG_ACCEPTED);
+        assert_true(test_find(&f->out, ACTION_PERSIST, 0) != NULL);
+        assert_true(test_find(&f->out, ACTION_SEND, 0)->send.after_persist);
+        e = acceptor_lookup(f->a, NAME);
+        assert_int_equal(e->ea, 50 + 1000000);
+        assert_int_equal(e->v.seq, 5);
+
+        /* The same (ba, seq) again: acknowledged, ea unchanged. */
+        r = identity(f, 3, v, 2000000, 500);
+        assert_int_equal(r->type, MSG_ACCEPTED);
+        assert_int_equal(acceptor_lookup(f->a, NAME)->ea, 50 + 1000000);
+
+        /* An older sequence of the tenure than the one held: refused. */
+        v.seq = 4;
+        r = identity(f, 3, v, 1000000, 600);
+        assert_int_equal(r->type, MSG_NACK);
+        assert_int_equal(r->reason, NACK_STALE_SEQ);
+
+        /* Never more than T·(1+ρ), however much remaining is claimed. */
+        v.seq = 6;
+        r = identity(f, 3, v, 10 * T, 700);
+        assert_int_equal(r->type, MSG_ACCEPTED);
+        assert_int_equal(acceptor_lookup(f->a, NAME)->ea, 700 + T_ACC);
+
+        /* A voter that promised a higher ballot refuses it. */
+        r = prepare(f, 3, 9, 800);
+        assert_int_equal(r->type, MSG_NACK);
+        assert_int_equal(r->reason, NACK_LIVE);
+        r = prepare(f, 3, 9, 20 * T);
+        assert_int_equal(r->type, MSG_PROMISE);
+        v.seq = 7;
+        r = identity(f, 3, v, 1000000, 20 * T);
+        assert_int_equal(r->type, MSG_NACK);
+        assert_int_equal(r->reason, NACK_PROMISED);
+}
+
+static void test_non_member_is_told_the_configuration(void **state) {
+        Fixture *f = *state;
+        const PeerMsg *r;
+
+        /* Host 9 is not a member of test_config(): it learns it is out. */
+        r = prepare(f, 9, 3, 0);
+        assert_int_equal(r->type, MSG_NACK_CONFIG);
+        assert_null(acceptor_lookup(f->a, NAME));
+}
+
+static void test_scan_is_answered_for_any_member(void **state) {
+        Fixture *f = *state;
+        PeerMsg m;
+        const PeerMsg *r;
+
+        assert_int_equal(accept(f, 2, 3, lease_of(2, 1), 0)->type, MSG_ACCEPTED);
+        /* Host 5 is a member but no voter: a driver's rescan. */
+        m = test_msg(MSG_SCAN, 5, &f->config, "", UINT64_C(1) << 61);
+        r = feed(f, &m, 0);
+        assert_non_null(r);
+        assert_int_equal(r->type, MSG_SCAN_REPLY);
+        assert_int_equal(r->round, UINT64_C(1) << 61);
+        assert_int_equal(test_count_sent(&f->out, MSG_SCAN_DONE), 1);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_bootstrap_persists_the_initialised_marker),
@@ -631,6 +711,9 @@ int main(void) {
                 cmocka_unit_test(test_lost_disk_voter_asks_again_after_an_incomplete_scan),
                 cmocka_unit_test_setup_teardown(test_scan_lists_every_name_then_the_count, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_thousands_of_names_are_kept_apart, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_identity_accept_repairs_without_extending_the_lease, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_non_member_is_told_the_configuration, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_scan_is_answered_for_any_member, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
