@@ -99,7 +99,7 @@ set -e
 grep -q "Cannot add no-such-host as a voter: No host 'no-such-host' in this cluster." <<< "$out" ||
         fail "unclear refusal of an unknown host: $out"
 set +e
-pesctl_on 1 join not-an-address > /dev/null 2>&1
+pesctl_on 1 join h1:not-a-port > /dev/null 2>&1
 rc=$?
 set -e
 ((rc == 2)) || fail "join of a malformed address exited $rc, not 2"
