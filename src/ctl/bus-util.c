@@ -134,6 +134,9 @@ static const struct {
 };
 
 int ctl_log_membership_error(const sd_bus_error *error, int r, const char *action, usec_t timeout) {
+        const char *msg;
+        size_t n;
+
         assert(action);
 
         if (r == -ETIMEDOUT) {
@@ -155,12 +158,24 @@ int ctl_log_membership_error(const sd_bus_error *error, int r, const char *actio
                 return PESCTL_EXIT_USAGE;
         }
 
-        for (size_t i = 0; i < ELEMENTSOF(membership_errors); i++)
-                if (sd_bus_error_has_name(error, membership_errors[i].name)) {
-                        log_error("Cannot %s: %s", action,
-                                  error->message && error->message[0] ? error->message : membership_errors[i].meaning);
-                        return PESCTL_EXIT_FAILURE;
-                }
+        /* Errors of the bus itself (no pesd, no permission) are said as for every call. */
+        if (!sd_bus_error_is_set(error) ||
+            sd_bus_error_has_names(error, SD_BUS_ERROR_ACCESS_DENIED, SD_BUS_ERROR_SERVICE_UNKNOWN,
+                                   SD_BUS_ERROR_NAME_HAS_NO_OWNER, SD_BUS_ERROR_NO_REPLY) ||
+            r == -EACCES || r == -EPERM)
+                return ctl_log_bus_error(error, r, action, NULL);
 
-        return ctl_log_bus_error(error, r, action, NULL);
+        msg = error->message && error->message[0] ? error->message : NULL;
+        for (size_t i = 0; !msg && i < ELEMENTSOF(membership_errors); i++)
+                if (sd_bus_error_has_name(error, membership_errors[i].name))
+                        msg = membership_errors[i].meaning;
+        if (!msg)
+                msg = error->name;
+        /* pesd's own messages may begin with what failed ("Cannot join the cluster at X: …"):
+         * say that once. */
+        n = strlen(action);
+        if (strncasecmp(msg, "Cannot ", 7) == 0 && strncmp(msg + 7, action, n) == 0 && strncmp(msg + 7 + n, ": ", 2) == 0)
+                msg += 7 + n + 2;
+        log_error("Cannot %s: %s", action, msg);
+        return PESCTL_EXIT_FAILURE;
 }

@@ -47,8 +47,9 @@ int ctl_log_unit_error(const sd_bus_error *error, int r, const char *action, con
 /*
  * Like ctl_log_unit_error(), for the membership calls (Join, Leave, AddVoter,
  * RemoveVoter, ResumeVoterChange, RollbackVoterChange). action is what failed
- * ("add h4 as a voter", "join the cluster at 10.0.0.1:7480"). pesd's errors
- * become "Cannot ACTION: REASON", exit status 1, InvalidArgs exits with
+ * ("add h4 as a voter", "join the cluster at 10.0.0.1:7480"). pesd's errors,
+ * whatever their name, become "Cannot ACTION: REASON" with pesd's reason (said
+ * once if it repeats the action), exit status 1; InvalidArgs exits with
  * PESCTL_EXIT_USAGE; -ETIMEDOUT (pesctl gave up waiting) and -ECONNRESET (pesd
  * left the bus before answering) say that the change may go on or stand half
  * done, and how to see it. Errors of the bus itself go to ctl_log_bus_error().

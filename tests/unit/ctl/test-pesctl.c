@@ -342,6 +342,10 @@ static int method_join(sd_bus_message *m, void *userdata, sd_bus_error *error) {
                                          "The member at %s refused this host's cluster key (KeyFile=).", address);
         if (strcmp(address, "10.0.0.7:7480") == 0)
                 return sd_bus_error_set(error, "org.pes1.Error.AlreadyMember", NULL);
+        if (strcmp(address, "10.0.0.6:7480") == 0)
+                return sd_bus_error_setf(error, SD_BUS_ERROR_IO_ERROR,
+                                         "Cannot join the cluster at %s: Failed to connect to 10.0.0.6 port 7480.",
+                                         address);
         snprintf(f->cluster_name, sizeof(f->cluster_name), "prod");
         return sd_bus_reply_method_return(m, "q", (uint16_t) 9);
 }
@@ -1501,6 +1505,12 @@ static void test_join_says_why_it_was_refused(void **state) {
         assert_string_equal(run.err,
                             "pesctl: Cannot join the cluster at 10.0.0.8:7480: The member at 10.0.0.8:7480 refused this "
                             "host's cluster key (KeyFile=).\n");
+
+        /* Any error of pesd's is "Cannot", and what failed is said once. */
+        run_pesctl(&run, "join", "10.0.0.6:7480");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err,
+                            "pesctl: Cannot join the cluster at 10.0.0.6:7480: Failed to connect to 10.0.0.6 port 7480.\n");
 
         /* Without a message from pesd, the error's meaning. */
         run_pesctl(&run, "join", "10.0.0.7:7480");
