@@ -4,7 +4,8 @@
 # change the voters (refused by the bus policy, and by pesd itself on a bus
 # without it); wrong argument types, malformed addresses, unknown names and
 # unknown hosts get typed errors; a bad config line stops pesd with file:line
-# before it touches anything.
+# before it touches anything. The API pesd serves is the one
+# dbus/org.pes1.Manager.xml documents, member for member.
 source "$(dirname "$0")/lib.sh"
 
 start_cluster 1
@@ -117,6 +118,28 @@ nodes = json.load(sys.stdin)
 assert [(n["node"], n["role"], n["state"]) for n in nodes] == [("n1", "voter", "self")], nodes
 assert nodes[0]["epoch"] == int(sys.argv[1]), nodes' "${epoch#t }" || fail "nodes does not show n1 at epoch ${epoch#t }"
 log "membership arguments checked; voters and nodes readable by everyone"
+
+busctl --address="$bus1" introspect --xml-interface org.pes1 /org/pes1 > "$TD/live.xml"
+python3 - "$TD/live.xml" "$(dirname "$PES_DBUS_POLICY")/org.pes1.Manager.xml" <<'PY' || fail "the introspection XML does not match pesd"
+import sys, xml.etree.ElementTree as ET
+
+def members(path):
+    for i in ET.parse(path).getroot().iter("interface"):
+        if i.get("name") == "org.pes1.Manager":
+            return {(m.tag, m.get("name"), m.get("type"),
+                     tuple((a.get("name"), a.get("type"), a.get("direction", "out" if m.tag == "method" else ""))
+                           for a in m if a.tag == "arg"))
+                    for m in i if m.tag in ("method", "signal", "property")}
+    return set()
+
+live, documented = members(sys.argv[1]), members(sys.argv[2])
+for m in sorted(live - documented):
+    print("served but not documented:", m)
+for m in sorted(documented - live):
+    print("documented but not served:", m)
+sys.exit(1 if live != documented else 0)
+PY
+log "dbus/org.pes1.Manager.xml documents exactly what pesd serves"
 
 # pesd checks the caller itself too: on a bus without the policy, only pesd refuses.
 mkdir -p "$TD/open"
