@@ -215,7 +215,7 @@ int ctl_voters_head_format(const PesManager *m, char **ret) {
         fputs("\nChange: ", f);
         if (m->voter_change && m->voter_change[0]) {
                 put_escaped(f, m->voter_change);
-                if (!strstr(m->voter_change, "driven by this host"))
+                if (!strstr(m->voter_change, PES_DRIVEN_HERE))
                         fputs("\n        (if the host driving it is gone: 'pesctl voters resume' finishes it,\n"
                               "        'pesctl voters rollback' undoes it)", f);
         } else

@@ -15,8 +15,6 @@
 #include "ctl/ctl-verbs.h"
 #include "ctl/pes-api.h"
 
-#define DRIVEN_HERE "; driven by this host"
-
 int ctl_voters_parse(int argc, char *argv[], VotersCommand *ret_command, const char **ret_host) {
         static const struct {
                 const char *name;
@@ -90,9 +88,9 @@ char *ctl_voter_change_progress(const char *voter_change) {
         if (!value)
                 return NULL;
         /* pesctl waits on the host that drives the change: that goes without saying. */
-        here = strstr(value, DRIVEN_HERE);
+        here = strstr(value, PES_DRIVEN_HERE);
         if (here)
-                memmove(here, here + strlen(DRIVEN_HERE), strlen(here + strlen(DRIVEN_HERE)) + 1);
+                memmove(here, here + strlen(PES_DRIVEN_HERE), strlen(here + strlen(PES_DRIVEN_HERE)) + 1);
         escaped = text_escape(value);
         if (!escaped || asprintf(&text, "Voter change: %s", escaped) < 0)
                 return NULL;
@@ -289,7 +287,11 @@ int verb_voters(int argc, char *argv[], void *userdata) {
         _cleanup_free_ char *action = NULL, *done = NULL;
         const CtlArgs *args = userdata;
         Progress progress = { .args = args };
-        const PesWatch watch = { .voter_change = on_voter_change, .userdata = &progress };
+        const PesWatch watch = {
+                .voter_change = on_voter_change,
+                .userdata = &progress,
+                .return_once_started = args->no_block,
+        };
         VotersCommand command;
         const char *host;
         int r;
@@ -349,6 +351,12 @@ int verb_voters(int argc, char *argv[], void *userdata) {
         free(progress.last);
         if (r < 0)
                 return ctl_log_membership_error(&error, r, action, CTL_MEMBERSHIP_TIMEOUT_USEC);
+        if (r > 0) {
+                /* --no-block: pesd drives it on; its end is logged there, and shown by pesctl voters. */
+                if (args->json == JSON_MODE_OFF)
+                        printf("The change goes on; 'pesctl voters' shows how far it got.\n");
+                return PESCTL_EXIT_SUCCESS;
+        }
 
         if (args->json != JSON_MODE_OFF)
                 return PESCTL_EXIT_SUCCESS;

@@ -15,6 +15,7 @@ typedef struct CtlArgs {
         bool legend;
         bool pager;
         bool local;
+        bool no_block; /* voter changes: return once the change started */
         SuperviseOptions supervise;
 } CtlArgs;
 

@@ -518,6 +518,7 @@ bool pes_role_is_voter(const char *role) {
 typedef struct LongCall {
         sd_bus_message *reply;
         const PesWatch *watch;
+        bool started; /* VoterChange said this host drives a change */
 } LongCall;
 
 static int on_long_reply(sd_bus_message *m, void *userdata, sd_bus_error *error) {
@@ -545,7 +546,11 @@ static int on_properties_changed(sd_bus_message *m, void *userdata, sd_bus_error
                 if (strcmp(key, "VoterChange") == 0) {
                         if (sd_bus_message_read(m, "v", "s", &value) < 0)
                                 return 0;
-                        c->watch->voter_change(value, c->watch->userdata);
+                        if (c->watch->voter_change)
+                                c->watch->voter_change(value, c->watch->userdata);
+                        /* Another host's change shows here too: only one driven here is ours. */
+                        if (strstr(value, PES_DRIVEN_HERE))
+                                c->started = true;
                 } else if (sd_bus_message_skip(m, "v") < 0)
                         return 0;
                 if (sd_bus_message_exit_container(m) < 0)
@@ -569,7 +574,8 @@ static int on_owner_changed(sd_bus_message *m, void *userdata, sd_bus_error *err
 
 /*
  * Calls member and waits for its reply, telling the watch what it hears
- * meanwhile. Returns 0 with *ret_reply set, or -errno with error set.
+ * meanwhile. Returns 0 with *ret_reply set, 1 when the change started and the
+ * watch asked to return then, or -errno with error set.
  */
 static int long_call(sd_bus *bus, const char *member, usec_t timeout, const PesWatch *watch, sd_bus_error *error,
                      sd_bus_message **ret_reply, const char *types, ...) {
@@ -592,7 +598,7 @@ static int long_call(sd_bus *bus, const char *member, usec_t timeout, const PesW
         }
 
         /* The matches first, so that nothing between the call and its reply is missed. */
-        if (watch && watch->voter_change) {
+        if (watch && (watch->voter_change || watch->return_once_started)) {
                 r = sd_bus_match_signal(bus, &properties, PES_BUS_NAME, PES_BUS_PATH,
                                         "org.freedesktop.DBus.Properties", "PropertiesChanged", on_properties_changed,
                                         &c);
@@ -610,6 +616,8 @@ static int long_call(sd_bus *bus, const char *member, usec_t timeout, const PesW
                 return sd_bus_error_set_errno(error, r);
 
         while (!c.reply) {
+                if (c.started && watch && watch->return_once_started)
+                        return 1;
                 r = sd_bus_process(bus, NULL);
                 if (r < 0)
                         return sd_bus_error_set_errno(error, r);
@@ -643,8 +651,8 @@ int pes_join(sd_bus *bus, const char *address, usec_t timeout, const PesWatch *w
         assert(ret_id);
 
         r = long_call(bus, "Join", timeout, watch, error, &reply, "s", address);
-        if (r < 0)
-                return r;
+        if (r != 0)
+                return r < 0 ? r : -EINPROGRESS;
         return sd_bus_message_read(reply, "q", ret_id) < 0 ? -EBADMSG : 0;
 }
 

@@ -33,6 +33,9 @@
 #define PES_ERROR_SUPERSEDED "org.pes1.Error.Superseded"
 #define PES_ERROR_KEY_REJECTED "org.pes1.Error.KeyRejected"
 
+/* What VoterChange says on the host that drives the change. */
+#define PES_DRIVEN_HERE "; driven by this host"
+
 /* The peer port pesd listens on when Listen= gives none. */
 #define PES_DEFAULT_PEER_PORT 7480
 
@@ -144,12 +147,17 @@ typedef struct PesWatch {
         void (*voter_change)(const char *voter_change, void *userdata);
         void (*released)(const char *name, void *userdata);
         void *userdata;
+        /* Return 1 without waiting for the answer once VoterChange says this host
+         * drives a change (PES_DRIVEN_HERE). */
+        bool return_once_started;
 } PesWatch;
 
 /*
  * The membership calls, answered once the change is complete (a voter change
  * takes two steps of at least T_max·(1+ρ) each; leave hands off every unit
- * first). They take the caller's timeout and watch (NULL: none). -ETIMEDOUT
+ * first). They take the caller's timeout and watch (NULL: none). They return 0
+ * when done, 1 when the watch asked to return once the change started and it
+ * did before the answer came, or -ETIMEDOUT
  * when pesctl gave up waiting, -ECONNRESET when pesd left the bus before it
  * answered; error is set either way. Join returns the id this host got.
  */

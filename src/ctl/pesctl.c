@@ -83,6 +83,8 @@ static int help(void) {
                "     --json=MODE            Print JSON: short, pretty or off (plain --json:\n"
                "                            pretty on a terminal, short otherwise)\n"
                "     --local                lookup, status NAME: answer from this node's view only\n"
+               "     --no-block             voters add, remove, resume, rollback: return once the\n"
+               "                            change started ('pesctl voters' shows how it goes)\n"
                "\n"
                "Options of supervise (the keys of /etc/pes/units.d/UNIT.conf they set):\n"
                "     --hosts=H1,H2...       Hosts that may run UNIT (Hosts=; default: every host)\n"
@@ -176,6 +178,7 @@ enum {
         ARG_HEALTH_TIMEOUT,
         ARG_HEALTH_THRESHOLD,
         ARG_DISABLE,
+        ARG_NO_BLOCK,
 };
 
 static const struct option options[] = {
@@ -197,6 +200,7 @@ static const struct option options[] = {
         { "health-timeout", required_argument, NULL, ARG_HEALTH_TIMEOUT },
         { "health-threshold", required_argument, NULL, ARG_HEALTH_THRESHOLD },
         { "disable", no_argument, NULL, ARG_DISABLE },
+        { "no-block", no_argument, NULL, ARG_NO_BLOCK },
         {},
 };
 
@@ -291,6 +295,9 @@ static int parse_argv(int argc, char *argv[], CtlArgs *args) {
                 case ARG_DISABLE:
                         args->supervise.disable = true;
                         break;
+                case ARG_NO_BLOCK:
+                        args->no_block = true;
+                        break;
                 default:
                         return PESCTL_EXIT_USAGE;
                 }
@@ -338,6 +345,11 @@ int main(int argc, char *argv[]) {
 
         if (supervise_options_any(&args.supervise) && strcmp(argv[optind], "supervise") != 0) {
                 log_error("The options of supervise (--hosts=, --prefer=, --disable, ...) apply to supervise only.");
+                return holds ? PESCTL_EXIT_FAILURE : PESCTL_EXIT_USAGE;
+        }
+
+        if (args.no_block && !(strcmp(argv[optind], "voters") == 0 && optind + 1 < argc)) {
+                log_error("--no-block applies to the voter changes only (voters add, remove, resume, rollback).");
                 return holds ? PESCTL_EXIT_FAILURE : PESCTL_EXIT_USAGE;
         }
 

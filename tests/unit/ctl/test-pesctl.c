@@ -450,6 +450,13 @@ static int voter_method(sd_bus_message *m, Fake *f, sd_bus_error *error) {
                 r = sd_event_add_defer(f->event, &f->voter_timer, on_vanish, f);
                 return r < 0 ? r : 1;
         }
+        if (strcmp(member, "AddVoter") == 0 && strcmp(host, "zeta") == 0) {
+                /* Another host's change shows here first, then this one is refused. */
+                r = emit_voter_change(f, "adding zeta (step 1 of 2, rescan pending)");
+                if (r < 0)
+                        return r;
+                return sd_bus_error_set(error, "org.pes1.Error.Busy", "Another change is in flight.");
+        }
         if (strcmp(member, "AddVoter") == 0 && strcmp(host, "delta") == 0) {
                 f->voter_pending = sd_bus_message_ref(m);
                 f->voter_step = 0;
@@ -1721,6 +1728,35 @@ static void test_voters_add_says_when_pesd_left_before_answering(void **state) {
                             "'pesctl voters' shows where it is, 'pesctl voters resume' or 'rollback' drives it on.\n");
 }
 
+static void test_voters_add_no_block_returns_once_the_change_started(void **state) {
+        Run run;
+
+        run_pesctl(&run, "voters", "add", "delta", "--no-block");
+        assert_string_equal(run.err, "");
+        assert_int_equal(run.status, 0);
+        assert_string_equal(run.out,
+                            "Voter change: adding delta (starting)\n"
+                            "The change goes on; 'pesctl voters' shows how far it got.\n");
+        /* pesd has not answered yet: the change goes on without pesctl. */
+        assert_non_null(fake.voter_pending);
+
+        /* An error pesd sees at once is still said. */
+        run_pesctl(&run, "voters", "add", "beta", "--no-block");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: Cannot add beta as a voter: beta is a voter already.\n");
+
+        /* A change driven elsewhere is not this one's start. */
+        run_pesctl(&run, "voters", "add", "zeta", "--no-block");
+        assert_int_equal(run.status, 1);
+        assert_string_equal(run.err, "pesctl: Cannot add zeta as a voter: Another change is in flight.\n");
+
+        run_pesctl(&run, "--no-block", "voters");
+        assert_int_equal(run.status, 2);
+        run_pesctl(&run, "--no-block", "leave");
+        assert_int_equal(run.status, 2);
+        assert_int_equal(fake.leaves, 0);
+}
+
 int main(int argc, char *argv[]) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup(test_list_prints_a_table_with_legend, reset_fake),
@@ -1774,6 +1810,7 @@ int main(int argc, char *argv[]) {
                 cmocka_unit_test_setup(test_voters_remove_resume_and_rollback_call_pesd, reset_fake),
                 cmocka_unit_test_setup(test_voters_errors_say_what_went_wrong, reset_fake),
                 cmocka_unit_test_setup(test_voters_add_says_when_pesd_left_before_answering, reset_fake),
+                cmocka_unit_test_setup(test_voters_add_no_block_returns_once_the_change_started, reset_fake),
                 cmocka_unit_test_setup(test_voters_wrong_usage_exits_2_without_asking_pesd, reset_fake),
         };
         sigset_t mask;
