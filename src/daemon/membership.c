@@ -236,8 +236,9 @@ static int config_from_peers(Manager *m, VoterConfig *ret, uint16_t *ret_self) {
         if (r < 0)
                 return log_error_errno(r, "Invalid voter configuration (MaxPauseSec=, MaxLeaseSec=): %m");
 
-        /* The first book: every peer of Peers= under the id every host computes alike. */
-        for (size_t i = 0; i < n; i++) {
+        /* The first book: every peer of Peers= under the id every host computes alike.
+         * A host that joined another cluster has that cluster's book instead. */
+        for (size_t i = 0; i < n && !m->joined; i++) {
                 WireNode e = { .id = ids[i], .port = list[i].port };
 
                 if (book_find(m, e.id))
