@@ -78,14 +78,21 @@ static int get_nodes(HttpServer *s, const char *path, char **ret_body, size_t *r
         for (size_t i = 0; arr && i < peers_count(m->peers); i++) {
                 const Peer *p = peers_at(m->peers, i);
 
+                const VoterConfig *c = &m->voters;
+                /* As ListNodes says it (manager.h): the host being changed shows which way. */
+                const char *role = c->phase == CONFIG_ACCEPT_WIDENED && c->changing == p->id ?
+                                           (c->adding ? "voter (joining)" : "voter (leaving)") :
+                                   p->voter ? "voter" : "candidate";
+                uint64_t epoch = p->id == m->self ? c->epoch.n : p->epoch.n;
+
                 json_array_append_new(
-                        arr, json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o}", "name", p->name, "id", (int) p->id,
-                                       "address", p->address, "port", (int) p->port, "role",
-                                       p->voter ? "voter" : "candidate", "state", peer_state_to_string(p->state),
-                                       "last_contact_usec",
+                        arr, json_pack("{s:s, s:i, s:s, s:i, s:s, s:s, s:o, s:o}", "name", p->name, "id", (int) p->id,
+                                       "address", p->address, "port", (int) p->port, "role", role, "state",
+                                       peer_state_to_string(p->state), "last_contact_usec",
                                        p->id == m->self ? json_integer(0) :
                                        p->last_ok       ? json_integer((json_int_t) (now - p->last_ok)) :
-                                                          json_null()));
+                                                          json_null(),
+                                       "epoch", epoch > 0 ? json_integer((json_int_t) epoch) : json_null()));
         }
         return dump(arr, ret_body, ret_size, ret_content_type);
 }

@@ -59,6 +59,13 @@ for i in 1 2 3 4; do
                 fail "n$i lists '$(member_names "$i")', not '$want'"
 done
 wait_for 10 quorate 4 || fail "n4 is not quorate after joining"
+# The HTTP read side agrees: n4 is a candidate, heard from under the new epoch.
+wait_for 10 bash -c "curl -sf 'http://127.0.0.1:$((BASE_PORT + 1))/v1/nodes' | python3 -c '
+import json, sys
+d = {n[\"name\"]: n for n in json.load(sys.stdin)}
+me = d[\"n1\"][\"epoch\"]
+assert me >= 2 and d[\"n4\"][\"role\"] == \"candidate\" and d[\"n4\"][\"epoch\"] == me, d'" ||
+        fail "n1's /v1/nodes does not show n4 under the new epoch: $(curl -s "http://127.0.0.1:$((BASE_PORT + 1))/v1/nodes")"
 log "n4 joined: every host lists $want"
 
 # A restart keeps the membership.
