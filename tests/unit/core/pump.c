@@ -39,7 +39,7 @@ static uint64_t true_at(const Pump *p, unsigned host, uint64_t local) {
 }
 
 static void enqueue(Pump *p, uint16_t from, uint16_t to, const PeerMsg *m) {
-        if (p->down[from] || p->cut[from][to] || to == PES_HOST_NONE || to > p->n)
+        if (to == PES_HOST_NONE || to > p->n || p->down[from] || p->cut[from][to])
                 return;
         if (p->n_queue >= p->allocated_queue) {
                 p->allocated_queue = p->allocated_queue ? p->allocated_queue * 2 : 256;
