@@ -74,6 +74,12 @@ change 2 resume
 all_see "stable - n1 n2 n3" 1 2 4 5
 log "4 → 3 voters, resumed by n2 after the driver died"
 
+# The killed driver comes back with its store: it catches up with the configuration.
+start_pesd 3
+all_see "stable - n1 n2 n3" 3
+wait_for 20 quorate 3 || fail "n3 is not quorate after its restart"
+log "n3 restarted and caught up"
+
 check_ticks
 wait_for 10 bash -c "[[ \$(tail -n 1 '$TD/ticks.log' | cut -d' ' -f1) == n1 || \$(tail -n 1 '$TD/ticks.log' | cut -d' ' -f1) == n5 ]]" ||
         fail "nobody holds the name at the end"
