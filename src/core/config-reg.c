@@ -212,8 +212,8 @@ int config_reg_handle(Node *n, const PeerMsg *m, uint64_t now, ActionList *out) 
         if (m->type != MSG_CFG_PREPARE && m->type != MSG_CFG_ACCEPT)
                 return 0;
 
-        /* Only a voter that answers names answers the register. */
-        if (!acceptor_serving(n->acceptor))
+        /* Only a voter that answers names answers the register, and not one that forgot it. */
+        if (!acceptor_serving(n->acceptor) || n->ctx.config.epoch.n < n->reg.silent_below)
                 return 0;
         c = &n->ctx.config;
 

@@ -20,6 +20,12 @@ typedef struct ConfigReg {
         Ballot bp;
         Ballot ba;            /* zero: nothing accepted */
         VoterConfig accepted; /* meaningful only when ba is not zero */
+        /*
+         * A voter that lost its disk lost what it promised and accepted here too:
+         * it takes no part in the register before it installs this epoch (0: it
+         * takes part). A register round it sat out is one with a voter down.
+         */
+        uint64_t silent_below;
 } ConfigReg;
 
 /*

@@ -56,6 +56,12 @@ int node_acceptor_load(Node *n, const char *name, const Ballot *bp, const RegVal
 int node_start(Node *n, AcceptorStart mode, uint64_t now, ActionList *out) {
         if (!n)
                 return -EINVAL;
+        /*
+         * DESIGN.md "Lost disk": the register's promises went with the disk, so
+         * this voter sits out the register until a newer epoch is chosen without it.
+         */
+        if (mode == ACCEPTOR_START_LOST_DISK)
+                n->reg.silent_below = n->ctx.config.epoch.n + 1;
         return acceptor_start(n->acceptor, mode, now, out);
 }
 

@@ -979,7 +979,7 @@ int reconf_start(Node *n, ConfigChangeKind kind, uint16_t host, uint64_t now, Ac
         case CHANGE_REMOVE_MEMBER:
                 if (!voter_config_is_member(c, host))
                         return -ENOENT;
-                if (voter_config_index(c, host) >= 0 || host == n->ctx.self)
+                if (voter_config_index(c, host) >= 0)
                         return -EINVAL;
                 break;
         case CHANGE_ADD_VOTER:

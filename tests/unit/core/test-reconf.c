@@ -225,7 +225,7 @@ static void test_remove_member_stops_its_campaign(void **state) {
         pump_run_until(&p, 3 * SEC);
         assert_int_equal(pump_holder(&p, NAME), 5);
 
-        /* A voter cannot be removed as a member; the holder itself cannot drive its removal. */
+        /* A voter cannot be removed as a member, nor an unknown host. */
         assert_int_equal(pump_config_change(&p, 1, CHANGE_REMOVE_MEMBER, 2), -EINVAL);
         assert_int_equal(pump_config_change(&p, 1, CHANGE_REMOVE_MEMBER, 9), -ENOENT);
 
@@ -240,6 +240,65 @@ static void test_remove_member_stops_its_campaign(void **state) {
         assert_int_equal(pump_holder(&p, NAME), 0);
         assert_false(pump_unit_running(&p, 5, NAME));
         pump_done(&p);
+}
+
+static void test_a_candidate_removes_itself(void **state) {
+        Pump p;
+
+        pump_init(&p, 5, 3, 11);
+        assert_int_equal(pump_config_change(&p, 4, CHANGE_REMOVE_MEMBER, 4), 0);
+        pump_run_until(&p, 2 * SEC);
+        assert_true(p.change_done[4]);
+        assert_int_equal(p.change_error[4], 0);
+        assert_false(voter_config_is_member(node_config(p.node[1]), 4));
+        assert_false(voter_config_is_member(node_config(p.node[4]), 4));
+        pump_done(&p);
+}
+
+static void test_a_voter_that_lost_its_disk_sits_out_the_register(void **state) {
+        VoterConfig c = test_config(3), next;
+        ActionList out = ACTION_LIST_NULL;
+        CoreRng rng = { test_rng_next, &rng_state };
+        uint64_t scan_round;
+        Node *n;
+        PeerMsg m;
+
+        assert_int_equal(node_new(1, 2, &c, &rng, &n), 0);
+        assert_int_equal(node_start(n, ACCEPTOR_START_LOST_DISK, 0, &out), 0);
+        assert_non_null(test_sent(&out, MSG_SCAN, 0));
+        scan_round = test_sent(&out, MSG_SCAN, 0)->round;
+        action_list_clear(&out);
+
+        /* It recovers: both other voters had nothing, and T_max·(1+ρ) passed. */
+        for (uint16_t v = 2; v <= 3; v++) {
+                m = test_msg(MSG_SCAN_DONE, v, &c, "", scan_round);
+                assert_int_equal(node_receive(n, &m, 100 * SEC, &out), 0);
+        }
+        assert_int_equal(node_tick(n, 100 * SEC, &out), 0);
+        assert_true(acceptor_serving(node_acceptor(n)));
+        action_list_clear(&out);
+
+        /* It answers names again, but not the register of the epoch it lost its promises in. */
+        m = test_msg(MSG_CFG_PREPARE, 2, &c, "", RECONF_ROUND_BIT | 1);
+        m.ballot = (Ballot) { 5, 2 };
+        assert_int_equal(node_receive(n, &m, 100 * SEC, &out), 0);
+        assert_int_equal(test_count_sent(&out, MSG_CFG_PROMISE), 0);
+        assert_int_equal(test_count_sent(&out, MSG_NACK), 0);
+        action_list_clear(&out);
+
+        /* Once a newer epoch is chosen without it, it takes part again. */
+        next = next_with_member(&c);
+        m = test_msg(MSG_CFG_COMMIT, 2, &c, "", 0);
+        m.config = next;
+        assert_int_equal(node_receive(n, &m, 100 * SEC, &out), 0);
+        action_list_clear(&out);
+        m = test_msg(MSG_CFG_PREPARE, 2, &next, "", RECONF_ROUND_BIT | 2);
+        m.ballot = (Ballot) { 6, 2 };
+        assert_int_equal(node_receive(n, &m, 100 * SEC, &out), 0);
+        assert_int_equal(test_count_sent(&out, MSG_CFG_PROMISE), 1);
+
+        node_free(n);
+        action_list_done(&out);
 }
 
 static void test_concurrent_voter_changes_one_wins_the_other_is_stale(void **state) {
@@ -476,6 +535,8 @@ int main(void) {
                 cmocka_unit_test(test_non_member_gets_nack_config),
                 cmocka_unit_test(test_add_member_hands_out_the_next_id),
                 cmocka_unit_test(test_remove_member_stops_its_campaign),
+                cmocka_unit_test(test_a_candidate_removes_itself),
+                cmocka_unit_test(test_a_voter_that_lost_its_disk_sits_out_the_register),
                 cmocka_unit_test(test_concurrent_voter_changes_one_wins_the_other_is_stale),
                 cmocka_unit_test(test_second_change_is_refused_while_one_is_in_flight),
                 cmocka_unit_test(test_add_voter_with_live_names_new_voter_recovers_first),
