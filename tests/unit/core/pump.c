@@ -350,6 +350,14 @@ int pump_config_change(Pump *p, unsigned host, ConfigChangeKind kind, uint16_t x
         return r;
 }
 
+int pump_set_config(Pump *p, unsigned host, const VoterConfig *c) {
+        int r;
+
+        r = node_set_config(p->node[host], c, pump_local(p, host), &p->out);
+        process(p, host);
+        return r;
+}
+
 void pump_cut(Pump *p, unsigned a, unsigned b, bool cut) {
         p->cut[a][b] = p->cut[b][a] = cut;
 }

@@ -112,6 +112,9 @@ void pump_restart(Pump *p, unsigned host);
  */
 int pump_config_change(Pump *p, unsigned host, ConfigChangeKind kind, uint16_t x);
 
+/* Installs a chosen configuration on one host (node_set_config()), as a CFG_COMMIT would. */
+int pump_set_config(Pump *p, unsigned host, const VoterConfig *c);
+
 /* Cuts (or heals) the links between a and b in both directions. */
 void pump_cut(Pump *p, unsigned a, unsigned b, bool cut);
 /* Isolates a host from every other (or heals it). */

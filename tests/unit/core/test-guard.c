@@ -676,6 +676,60 @@ static void test_config_change_restarts_rounds(void **state) {
         assert_int_equal(last_sent(f, MSG_PREPARE, 2).epoch.n, 2);
 }
 
+/* A holder's re-PREPARE (after an install) answered by 2 and 3: 3 refuses for a live claim of host 4 at ballot b4. */
+static void re_prepare_with_a_live_claim(Fixture *f, Ballot b4) {
+        PeerMsg req, r;
+        RegValue own = {
+                .ba = guard_ballot(f->g), .seq = 1, .kind = VALUE_LEASE, .holder = 1,
+                .token = guard_token(f->g), .lease_usec = 3 * H,
+        };
+
+        /* A renewal is in flight when the configuration changes. */
+        tick(f, f->now + H);
+        assert_int_equal(test_count_sent(&f->out, MSG_ACCEPT), 3);
+        f->ctx.config.epoch.n = 2;
+        action_list_clear(&f->out);
+        assert_int_equal(guard_config_changed(f->g, f->now, &f->out), 0);
+        req = last_sent(f, MSG_PREPARE, 2);
+        action_list_clear(&f->out);
+
+        r = reply(f, &req, MSG_PROMISE, 2);
+        r.epoch = f->ctx.config.epoch;
+        r.value = own;
+        deliver(f, &r);
+        r = reply(f, &req, MSG_NACK, 3);
+        r.epoch = f->ctx.config.epoch;
+        r.reason = NACK_LIVE;
+        r.value = test_lease(b4, 9, 4, 3 * H);
+        r.remaining_usec = 2 * H;
+        deliver(f, &r);
+        r = reply(f, &req, MSG_PROMISE, 1);
+        r.epoch = f->ctx.config.epoch;
+        r.value = own;
+        deliver(f, &r);
+}
+
+static void test_live_claim_below_the_top_ballot_is_stale(void **state) {
+        Fixture *f = *state;
+
+        acquire(f);
+        /* Host 4's claim is older than this tenure: over, and ignored (FINDINGS.md F8). */
+        re_prepare_with_a_live_claim(f, (Ballot) { 0, 4 });
+        assert_int_equal(guard_state(f->g), GUARD_HOLDING);
+        assert_int_equal(test_count_sent(&f->out, MSG_ACCEPT), 3);
+        assert_null(test_find(&f->out, ACTION_STOP_UNIT, 0));
+}
+
+static void test_live_claim_at_the_top_ballot_ends_the_tenure(void **state) {
+        Fixture *f = *state;
+
+        acquire(f);
+        /* A claim of host 4 above this tenure's ballot: the tenure is over. */
+        re_prepare_with_a_live_claim(f, (Ballot) { guard_ballot(f->g).counter + 5, 4 });
+        assert_non_null(test_find(&f->out, ACTION_STOP_UNIT, 0));
+        assert_int_equal(test_count_sent(&f->out, MSG_ACCEPT), 0);
+}
+
 static void test_guard_refuses_timing_that_fails_validation(void **state) {
         Fixture *f = *state;
         GuardParams p;
@@ -746,6 +800,8 @@ int main(void) {
                 T_(test_unit_stopping_by_itself_counts_as_failure),
                 T_(test_nack_config_is_not_counted_and_is_reported),
                 T_(test_config_change_restarts_rounds),
+                T_(test_live_claim_below_the_top_ballot_is_stale),
+                T_(test_live_claim_at_the_top_ballot_ends_the_tenure),
                 T_(test_guard_refuses_timing_that_fails_validation),
                 T_(test_lower_rank_campaigns_later),
                 T_(test_holds_is_false_without_tenure_and_near_the_deadline),

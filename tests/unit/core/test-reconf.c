@@ -301,6 +301,46 @@ static void test_a_voter_that_lost_its_disk_sits_out_the_register(void **state) 
         action_list_done(&out);
 }
 
+static void test_holder_that_missed_a_commit_renews_under_the_new_epoch(void **state) {
+        VoterConfig next;
+        uint64_t token;
+        Guard *g;
+        Pump p;
+
+        pump_init(&p, 4, 3, 12);
+        pump_supervise(&p, 4, NAME);
+        pump_run_until(&p, 3 * SEC);
+        assert_int_equal(pump_holder(&p, NAME), 4);
+        g = pump_guard(&p, 4, NAME);
+        token = guard_token(g);
+
+        /* The voters install a newer epoch; the holder (a candidate) did not hear of it. */
+        next = next_with_member(&p.config);
+        for (unsigned h = 1; h <= 3; h++)
+                assert_int_equal(pump_set_config(&p, h, &next), 0);
+        assert_int_equal(node_config(p.node[4])->epoch.n, 1);
+
+        /*
+         * Its next renewal is refused with NACK_CONFIG: it installs the epoch, and
+         * the renewal starts again from PREPARE under it, keeping the tenure.
+         */
+        pump_run_until(&p, 5 * SEC);
+        assert_true(epoch_equal(&node_config(p.node[4])->epoch, &next.epoch));
+        assert_int_equal(p.installs[4], 1);
+        assert_int_equal(pump_holder(&p, NAME), 4);
+        assert_int_equal(guard_token(g), token);
+        {
+                Ballot b = guard_ballot(g), first = { token >> 16, 4 };
+
+                /* A new PREPARE went out: a higher ballot than the one that began the tenure. */
+                assert_true(ballot_compare(&b, &first) > 0);
+        }
+        pump_run_until(&p, 20 * SEC);
+        assert_int_equal(pump_holder(&p, NAME), 4);
+        assert_int_equal(p.kills[4], 0);
+        pump_done(&p);
+}
+
 static void test_concurrent_voter_changes_one_wins_the_other_is_stale(void **state) {
         Pump p;
         unsigned ok = 0, stale = 0;
@@ -536,6 +576,7 @@ int main(void) {
                 cmocka_unit_test(test_add_member_hands_out_the_next_id),
                 cmocka_unit_test(test_remove_member_stops_its_campaign),
                 cmocka_unit_test(test_a_candidate_removes_itself),
+                cmocka_unit_test(test_holder_that_missed_a_commit_renews_under_the_new_epoch),
                 cmocka_unit_test(test_a_voter_that_lost_its_disk_sits_out_the_register),
                 cmocka_unit_test(test_concurrent_voter_changes_one_wins_the_other_is_stale),
                 cmocka_unit_test(test_second_change_is_refused_while_one_is_in_flight),
