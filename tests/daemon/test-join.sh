@@ -8,7 +8,7 @@
 # (well within a lease), and it stays up as a non-member.
 source "$(dirname "$0")/lib.sh"
 
-start_cluster 3
+MAX_LEASE=3s start_cluster 3
 
 # n4: its own one-host cluster, first with a key of its own.
 mkdir -p "$TD/n4"
@@ -75,6 +75,16 @@ start_pesd 4
 wait_for 10 quorate 4 || fail "n4 is not quorate after its restart"
 [[ $(member_names 4) == "$want" ]] || fail "after a restart n4 lists '$(member_names 4)'"
 log "n4 restarted and is still a member"
+
+# A joined host can become a voter (it recovers the names first) and go back.
+out=$(pesctl_on 1 voters add n4 2>&1) || fail "voters add n4 failed: $out"
+wait_for 10 bash -c "[[ \"\$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 4) '$PESCTL' --no-pager nodes --json=short |
+        python3 -c 'import json,sys; print(\" \".join(sorted(n[\"node\"] + \":\" + n[\"role\"] for n in json.load(sys.stdin))))')\" == 'n1:voter n2:voter n3:voter n4:voter' ]]" ||
+        fail "n4 does not see itself a voter: $(member_names 4)"
+out=$(pesctl_on 4 leave 2>&1) && fail "a voter could leave: $out"
+grep -q "remove it as a voter first: pesctl voters remove n4" <<< "$out" || fail "unclear refusal of a voter's leave: $out"
+out=$(pesctl_on 2 voters remove n4 2>&1) || fail "voters remove n4 failed: $out"
+log "n4 became a voter and a candidate again; a voter may not leave"
 
 # It holds a name like any host, and learned the names the cluster has.
 start_holder 1 other
