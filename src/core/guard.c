@@ -39,6 +39,7 @@ typedef struct Round {
         RegValue value;    /* ACCEPT: proposed */
         unsigned answered; /* bitmask by voter index */
         unsigned acked;    /* bitmask by voter index */
+        unsigned resent;   /* bitmask by voter index: asked again after it was sent our configuration */
 
         /* READ and PREPARE: the highest value among the positive answers. */
         RegValue top;
@@ -821,6 +822,30 @@ static void round_set(const Guard *g, unsigned *ret_size, unsigned *ret_quorum) 
                                                       voter_config_prepare_quorum(c);
 }
 
+/* The request of the round in flight, again, to one voter. */
+static int resend(Guard *g, uint16_t to, ActionList *out) {
+        static const MsgType type[] = {
+                [ROUND_READ] = MSG_READ,
+                [ROUND_PREPARE] = MSG_PREPARE,
+                [ROUND_ACCEPT] = MSG_ACCEPT,
+        };
+        PeerMsg *m;
+
+        if (g->round.kind != ROUND_READ && g->round.kind != ROUND_PREPARE && g->round.kind != ROUND_ACCEPT)
+                return 0;
+        m = send_msg(g, out, to, type[g->round.kind]);
+        if (!m)
+                return -ENOMEM;
+        if (g->round.kind == ROUND_READ)
+                return 0;
+        m->ballot = g->round.ballot;
+        if (g->round.kind == ROUND_ACCEPT)
+                m->value = g->round.value;
+        else
+                out->actions[out->n - 1].send.after_persist = true;
+        return 0;
+}
+
 static int round_progress(Guard *g, uint64_t now, ActionList *out) {
         unsigned size, quorum, yes, no;
 
@@ -865,11 +890,19 @@ static int receive_reply(Guard *g, const PeerMsg *m, uint64_t now, ActionList *o
         if (!in_set || (rd->answered & (1u << idx)))
                 return 0;
 
+        if (m->type == MSG_NACK_CONFIG && m->config.epoch.n < c->epoch.n && !(rd->resent & (1u << idx))) {
+                /*
+                 * That voter is behind: node_receive() just sent it our (chosen)
+                 * configuration, so it is asked again, once, rather than counted
+                 * as a refusal (a renewal would otherwise wait for its timeout).
+                 */
+                rd->resent |= 1u << idx;
+                return resend(g, m->from, out);
+        }
         if (m->type == MSG_NACK_CONFIG) {
                 /*
-                 * Another configuration: not counted. The daemon checks the one
-                 * offered and installs it with node_set_config(), which restarts
-                 * the round.
+                 * Another configuration: not counted. A newer one was installed
+                 * already (node_receive()), which restarted the round.
                  */
                 rd->answered |= 1u << idx;
                 a = action_list_append(out, ACTION_NOTIFY, g->name);

@@ -376,6 +376,10 @@ static int finish_prepare(Node *n, uint64_t now, ActionList *out) {
         int r;
 
         r = own_proposal(n, &own);
+#ifdef PES_SIM_BREAK_NO_REPROPOSE
+        /* Only the simulator's broken-rule build overwrites a proposal it found accepted. */
+        rc->has_best = false;
+#endif
         if (rc->has_best) {
                 /*
                  * CASPaxos: a proposal for this epoch may already be chosen; finish
@@ -808,6 +812,7 @@ static int start_scan(Node *n, uint64_t now, ActionList *out) {
         rc->scanned = false;
         rc->scan_round = new_round(n);
         rc->scan_done = 0;
+        rc->scan_quorum_at = 0;
         memset(rc->scan_received, 0, sizeof(rc->scan_received));
         memset(rc->scan_expected, 0, sizeof(rc->scan_expected));
         rc->stage = RECONF_SCAN;
@@ -849,12 +854,12 @@ static int start_scan(Node *n, uint64_t now, ActionList *out) {
         return rescan_check(n, now, out);
 }
 
-static unsigned scans_complete(const Reconf *rc) {
+static unsigned scans_complete(const Reconf *rc, bool prepare_set) {
         const VoterConfig *c = &rc->scan_config;
         unsigned k = 0;
 
         for (unsigned i = 0; i < c->n_voters; i++)
-                if (voter_config_in_prepare_set(c, c->voters[i]) && (rc->scan_done & (1u << i)) &&
+                if ((!prepare_set || voter_config_in_prepare_set(c, c->voters[i])) && (rc->scan_done & (1u << i)) &&
                     rc->scan_received[i] >= rc->scan_expected[i])
                         k++;
         return k;
@@ -865,8 +870,22 @@ static int rescan_check(Node *n, uint64_t now, ActionList *out) {
         int r;
 
         if (rc->stage == RECONF_SCAN) {
-                if (scans_complete(rc) < voter_config_prepare_quorum(&rc->scan_config))
+                if (scans_complete(rc, true) < voter_config_prepare_quorum(&rc->scan_config))
                         return 0;
+                /*
+                 * A prepare quorum finished: enough to see every chosen value. The
+                 * others get a moment more, since a name is skipped only when an
+                 * accept quorum of voters is seen holding it.
+                 */
+                if (scans_complete(rc, false) < rc->scan_config.n_voters) {
+                        if (rc->scan_quorum_at == 0) {
+                                rc->scan_quorum_at = now;
+                                if (sat_add(now, RECONF_SCAN_GRACE_USEC) < rc->deadline)
+                                        rc->deadline = sat_add(now, RECONF_SCAN_GRACE_USEC);
+                        }
+                        if (now < sat_add(rc->scan_quorum_at, RECONF_SCAN_GRACE_USEC))
+                                return 0;
+                }
                 rc->stage = RECONF_REPAIR;
                 rc->deadline = UINT64_MAX;
                 rc->names_left = name_table_size(&rc->names);
@@ -1161,7 +1180,12 @@ int reconf_timer(Node *n, uint64_t now, ActionList *out) {
                 r = advance(n, now, out);
                 break;
         case RECONF_SCAN:
+                r = rescan_check(n, now, out);
+                if (r < 0 || rc->stage != RECONF_SCAN)
+                        break;
                 rc->deadline = sat_add(now, RECONF_RETRY_USEC);
+                if (rc->scan_quorum_at != 0 && sat_add(rc->scan_quorum_at, RECONF_SCAN_GRACE_USEC) < rc->deadline)
+                        rc->deadline = sat_add(rc->scan_quorum_at, RECONF_SCAN_GRACE_USEC);
                 for (unsigned i = 0; i < rc->scan_config.n_voters; i++) {
                         uint16_t v = rc->scan_config.voters[i];
 

@@ -19,6 +19,7 @@
 #define RECONF_ROUND_TIMEOUT_USEC UINT64_C(1000000) /* a write round without a quorum by then missed it */
 #define RECONF_RETRY_USEC UINT64_C(1000000)         /* COMMIT, SCAN and repair rounds are re-sent this often */
 #define RECONF_GIVE_UP_USEC UINT64_C(30000000)      /* -ETIMEDOUT after this long without progress */
+#define RECONF_SCAN_GRACE_USEC UINT64_C(200000)     /* after a prepare quorum's SCAN_DONE, for the others */
 
 typedef enum ReconfStage {
         RECONF_IDLE,
@@ -83,6 +84,7 @@ typedef struct Reconf {
         VoterConfig scan_config;
         uint64_t scan_round;
         uint16_t scan_done;
+        uint64_t scan_quorum_at; /* when a prepare quorum had finished its SCAN (0: not yet) */
         uint64_t scan_received[PES_VOTERS_MAX];
         uint64_t scan_expected[PES_VOTERS_MAX];
         NameTable names;

@@ -3,6 +3,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "core/acceptor.h"
@@ -397,6 +398,33 @@ void sim_check_i7(Sim *s) {
                                       s->nodes[i].host, c->epoch.n, voter_config_prepare_quorum(c),
                                       voter_config_accept_quorum(c), accept_set);
         }
+}
+
+/*
+ * The register chooses one configuration per epoch (CASPaxos): every host that
+ * installs epoch n installs the same one.
+ */
+void sim_check_installed(Sim *s, SimNode *n, const VoterConfig *c) {
+        if (c->epoch.n >= s->n_epoch_hash) {
+                size_t k = s->n_epoch_hash ? s->n_epoch_hash : 64;
+                uint64_t *h;
+
+                while (k <= c->epoch.n)
+                        k *= 2;
+                h = realloc(s->epoch_hash, k * sizeof(uint64_t));
+                if (!h) {
+                        sim_violation(s, "I0", "out of memory");
+                        return;
+                }
+                memset(h + s->n_epoch_hash, 0, (k - s->n_epoch_hash) * sizeof(uint64_t));
+                s->epoch_hash = h;
+                s->n_epoch_hash = k;
+        }
+        if (s->epoch_hash[c->epoch.n] == 0)
+                s->epoch_hash[c->epoch.n] = c->epoch.hash;
+        else if (s->epoch_hash[c->epoch.n] != c->epoch.hash)
+                sim_violation(s, "I7", "n%u installed epoch %" PRIu64 " with hash %016" PRIx64 ", another host %016" PRIx64 ": two configurations chosen for one epoch",
+                              n->host, c->epoch.n, c->epoch.hash, s->epoch_hash[c->epoch.n]);
 }
 
 /* An ACCEPTED leaves voter n (after its write is durable). */

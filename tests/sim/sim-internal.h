@@ -338,6 +338,9 @@ typedef struct Sim {
 
         /* Voter changes (SimParams.reconf): where the 3→4→5→4→3 cycle is. */
         unsigned reconf_step;
+        /* I7: the hash of the configuration installed for each epoch (0: none yet). */
+        uint64_t *epoch_hash;
+        size_t n_epoch_hash;
 } Sim;
 
 /* Names are "uNNNN.service": the index, or -1. */
@@ -359,6 +362,7 @@ void sim_check_calm_begins(Sim *s);
 void sim_check_calm_ends(Sim *s);
 void sim_check_i7(Sim *s);
 void sim_check_i7_accepted(Sim *s, SimNode *n, const PeerMsg *m);
+void sim_check_installed(Sim *s, SimNode *n, const VoterConfig *c);
 
 /* The trace (sim-trace.c). */
 int sim_trace_init(Sim *s, size_t size);

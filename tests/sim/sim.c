@@ -871,6 +871,7 @@ static int carry_out(Sim *s, SimNode *n) {
 
                                 n->voter = voter_config_index(c, n->host) >= 0;
                                 s->res->installs++;
+                                sim_check_installed(s, n, c);
                                 if (c->n_voters > s->res->max_voters)
                                         s->res->max_voters = c->n_voters;
                                 if (c->epoch.n > s->res->last_epoch)
@@ -1433,7 +1434,7 @@ static SimNode *random_up_node_at(Sim *s, const VoterConfig *c) {
 
 /*
  * The operator (SimParams.reconf): the voters go 3→4→5→4→3 and around again,
- * one change at a time, from any host. A voter to remove is one that is down if
+ * one change at a time (now and then a second one at once), from any host. A voter to remove is one that is down if
  * there is one (a replacement: a later step adds another host); a drive that
  * ended without finishing (its host crashed, -ETIMEDOUT, -ESTALE) is resumed,
  * or now and then rolled back, from another host.
@@ -1443,22 +1444,27 @@ static int inject_reconf(Sim *s) {
         const VoterConfig *c;
         ConfigChangeKind kind;
         uint16_t x = PES_HOST_NONE;
+        bool concurrent;
         SimNode *n;
         TraceRec *tr;
         int r;
 
+        /* One change at a time, mostly; now and then a second operator starts one too. */
+        concurrent = sim_rng_below(&s->rng, 3) == 0;
         for (unsigned i = 0; i < s->n_nodes; i++)
-                if (s->nodes[i].up && s->nodes[i].core && node_config_driving(s->nodes[i].core, NULL, NULL))
+                if (s->nodes[i].up && s->nodes[i].core && node_config_driving(s->nodes[i].core, NULL, NULL) && !concurrent)
                         return 0;
         c = cluster_config(s);
         if (!c)
                 return 0;
         n = random_up_node_at(s, c);
-        if (!n)
+        if (!n || node_config_driving(n->core, NULL, NULL))
                 return 0;
 
         if (voter_config_changing(c))
-                kind = c->phase == CONFIG_ACCEPT_WIDENED && sim_rng_below(&s->rng, 5) == 0 ? CHANGE_ROLLBACK : CHANGE_RESUME;
+                /* A second operator disagrees with the first half of the time. */
+                kind = c->phase == CONFIG_ACCEPT_WIDENED && sim_rng_below(&s->rng, concurrent ? 2 : 5) == 0 ?
+                        CHANGE_ROLLBACK : CHANGE_RESUME;
         else {
                 unsigned target = cycle[s->reconf_step % 4];
                 uint16_t pick[SIM_NODES_MAX];
@@ -1985,6 +1991,7 @@ static void teardown(Sim *s) {
                 free(n->i7_checked);
         }
         free(s->names);
+        free(s->epoch_hash);
         free(s->heap);
         for (size_t i = 0; i < s->n_packets; i++)
                 free(s->packets[i].msgs);

@@ -9,6 +9,7 @@
 #include <cmocka.h>
 
 #include "core/ballot.h"
+#include "core/reconf.h"
 #include "core-test.h"
 #include "pump.h"
 
@@ -65,6 +66,10 @@ static void process(Pump *p, unsigned host) {
                 case ACTION_SEND:
                         if (a->send.msg.type == MSG_TAKE)
                                 p->takes_sent++;
+                        if (a->send.msg.type == MSG_ACCEPT && a->send.msg.identity)
+                                p->identity_sent++;
+                        else if (a->send.msg.type == MSG_ACCEPT && (a->send.msg.round & RECONF_ROUND_BIT))
+                                p->rescan_free_sent++;
                         enqueue(p, (uint16_t) host, a->send.to, &a->send.msg);
                         break;
                 case ACTION_PERSIST: {

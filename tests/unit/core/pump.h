@@ -86,6 +86,8 @@ typedef struct Pump {
         int change_error[PUMP_NODES_MAX + 1];
         uint16_t change_host[PUMP_NODES_MAX + 1];
         unsigned installs[PUMP_NODES_MAX + 1];
+        /* ACCEPTs sent by rescans: identity rounds, and FREE over an expired claim. */
+        unsigned identity_sent, rescan_free_sent;
 } Pump;
 
 /* n hosts 1..n, the first n_voters of them voters; every acceptor bootstraps at time 0. */

@@ -664,6 +664,39 @@ static void test_nack_config_is_not_counted_and_is_reported(void **state) {
         assert_int_equal(guard_state(f->g), GUARD_WAITING);
 }
 
+static void test_voter_behind_is_asked_again_once(void **state) {
+        Fixture *f = *state;
+        PeerMsg req, r;
+
+        f->ctx.config.epoch.n = 3;
+        action_list_clear(&f->out);
+        guard_campaign(f->g, f->now, &f->out);
+        req = last_sent(f, MSG_READ, 2);
+        action_list_clear(&f->out);
+
+        /* Voter 2 is at epoch 2: the node pushed it ours; the READ goes to it again. */
+        r = reply(f, &req, MSG_NACK_CONFIG, 2);
+        r.config = test_config(3);
+        r.config.epoch.n = 2;
+        deliver(f, &r);
+        assert_int_equal(test_count_sent(&f->out, MSG_READ), 1);
+        assert_int_equal(last_sent(f, MSG_READ, 2).round, req.round);
+        assert_null(test_find_notify(&f->out, NOTIFY_CONFIG));
+
+        /* Only once per round: a second one counts as a refusal. */
+        action_list_clear(&f->out);
+        deliver(f, &r);
+        assert_int_equal(test_count_sent(&f->out, MSG_READ), 0);
+        assert_non_null(test_find_notify(&f->out, NOTIFY_CONFIG));
+
+        /* Its answer under our epoch counts. */
+        r = reply(f, &req, MSG_READ_REPLY, 3);
+        deliver(f, &r);
+        r = reply(f, &req, MSG_READ_REPLY, 1);
+        deliver(f, &r);
+        assert_int_equal(guard_state(f->g), GUARD_WAITING);
+}
+
 static void test_config_change_restarts_rounds(void **state) {
         Fixture *f = *state;
         uint64_t t0 = acquire(f);
@@ -800,6 +833,7 @@ int main(void) {
                 T_(test_unit_stopping_by_itself_counts_as_failure),
                 T_(test_nack_config_is_not_counted_and_is_reported),
                 T_(test_config_change_restarts_rounds),
+                T_(test_voter_behind_is_asked_again_once),
                 T_(test_live_claim_below_the_top_ballot_is_stale),
                 T_(test_live_claim_at_the_top_ballot_ends_the_tenure),
                 T_(test_guard_refuses_timing_that_fails_validation),
