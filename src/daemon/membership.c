@@ -40,7 +40,6 @@ typedef struct MemberOp {
         bool asking;                /* manager_leave(self): another member was asked to remove us */
         bool change_started;        /* node_config_change() was called */
         uint64_t deadline;          /* node clock: the hand-off gives up then */
-        uint64_t settle_until;      /* node clock: names are off this host; the removal waits until then */
         sd_event_source *restart;   /* the rebuild after a join, from its own loop turn */
 } MemberOp;
 
@@ -1191,12 +1190,6 @@ void membership_tick(Manager *m) {
                 if (guard_state(g) != GUARD_IDLE)
                         (void) node_release(m->node, guard_name(g), now, &m->actions);
         }
-        /* The removal installs a new epoch, which restarts every round in flight: give
-         * the hosts taking the names over one heartbeat to finish theirs first. */
-        if (op->settle_until == 0)
-                op->settle_until = now + m->config.heartbeat;
-        if (now < op->settle_until)
-                return;
         op->handing_off = false;
         r = ask_to_leave(m);
         if (r < 0)
