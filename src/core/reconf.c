@@ -301,8 +301,6 @@ static Ballot next_ballot(Node *n, const char *name, uint64_t seen, ActionList *
         return b;
 }
 
-static bool marking_write(const Reconf *rc);
-
 static int start_write(Node *n, bool marking, uint64_t now, ActionList *out) {
         Reconf *rc = &n->rc;
         int r;
@@ -331,16 +329,12 @@ static int start_write(Node *n, bool marking, uint64_t now, ActionList *out) {
         return 0;
 }
 
-static bool marking_write(const Reconf *rc) {
-        return rc->marking;
-}
-
 /* The configuration this driver writes under base: the plan's step or the rescanned mark. */
 static int own_proposal(Node *n, VoterConfig *ret) {
         Reconf *rc = &n->rc;
         int r;
 
-        if (marking_write(rc)) {
+        if (rc->marking) {
                 if (!same_quorums(&n->ctx.config, &rc->scan_config) || n->ctx.config.rescanned)
                         return -EAGAIN;
                 *ret = n->ctx.config;
@@ -357,11 +351,11 @@ static int own_proposal(Node *n, VoterConfig *ret) {
         return 0;
 }
 
-static int backoff(Node *n, uint64_t now, ActionList *out) {
+/* A write missed its quorum: a new ballot after 50 ms·2^k·U(½, 1), at most a round timeout. */
+static int backoff(Node *n, uint64_t now) {
         Reconf *rc = &n->rc;
         uint64_t d = GUARD_BACKOFF_BASE_USEC << (rc->attempt < 5 ? rc->attempt : 5);
 
-        (void) out;
         if (d > RECONF_ROUND_TIMEOUT_USEC)
                 d = RECONF_ROUND_TIMEOUT_USEC;
         rc->attempt++;
@@ -517,7 +511,7 @@ static int write_progress(Node *n, uint64_t now, ActionList *out) {
         if (yes >= quorum)
                 return prep ? finish_prepare(n, now, out) : finish_accept(n, now, out);
         if (no > size - quorum)
-                return backoff(n, now, out);
+                return backoff(n, now);
         return 0;
 }
 
@@ -1170,7 +1164,7 @@ int reconf_timer(Node *n, uint64_t now, ActionList *out) {
                 break;
         case RECONF_PREPARE:
         case RECONF_ACCEPT:
-                r = backoff(n, now, out);
+                r = backoff(n, now);
                 break;
         case RECONF_COMMIT:
                 rc->deadline = sat_add(now, RECONF_RETRY_USEC);
