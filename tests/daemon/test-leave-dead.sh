@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 # Removing another host (DESIGN.md "Membership"): `pesctl leave HOST` from any
 # member removes a candidate that is dead, and refuses one that is alive or a
-# voter. A removed host that comes back is told the newer configuration, learns
-# that it is out, and stays up without campaigning; `pesctl join` brings it back
-# under a new id.
+# voter; a second host under a live member's name cannot join. A removed host
+# that comes back is told the newer configuration, learns that it is out, and
+# stays up without campaigning; `pesctl join` brings it back under a new id.
 source "$(dirname "$0")/lib.sh"
 
 member_names() {
@@ -15,6 +15,27 @@ VOTERS="n1 n2 n3" start_cluster 4
 wait_for 10 bash -c "DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) '$PESCTL' --no-pager nodes --json=short |
         python3 -c 'import json,sys; sys.exit(0 if any(n[\"node\"] == \"n4\" and n[\"state\"] == \"alive\" for n in json.load(sys.stdin)) else 1)'" ||
         fail "n1 never saw n4 alive"
+
+# Another host calling itself n4 cannot join while n4 is alive.
+mkdir -p "$TD/n5"
+cat > "$TD/n5/pesd.conf" <<CONF
+[Cluster]
+NodeName=n4
+Listen=127.0.0.1:$((BASE_PORT + 5))
+KeyFile=$TD/cluster.key
+
+[Paths]
+StateDir=$TD/n5/state
+RuntimeDir=$TD/n5/run
+CONF
+sed "s|n1/bus.sock|n5/bus.sock|" "$TD/n1/bus.conf" > "$TD/n5/bus.conf"
+NODES=5
+start_bus 5
+start_pesd 5
+out=$(pesctl_on 5 join "127.0.0.1:$((BASE_PORT + 1))" 2>&1) && fail "a second n4 joined: $out"
+grep -q "n4 is already a member (id 4) and alive" <<< "$out" || fail "unclear refusal of a second n4: $out"
+kill -TERM "$(cat "$TD/n5/pesd.pid")"
+log "a second host named n4 was refused"
 
 out=$(pesctl_on 1 leave n4 2>&1) && fail "removing a live host succeeded: $out"
 grep -q "n4 is alive: run pesctl leave on it" <<< "$out" || fail "unclear refusal for a live host: $out"
