@@ -469,10 +469,18 @@ static int handle_identity(Acceptor *a, const PeerMsg *m, Entry *e, uint64_t now
         owner_changed = e->pub.v.kind != nv->kind || e->pub.v.holder != nv->holder || e->pub.v.token != nv->token;
         e->pub.bp = m->ballot;
         e->pub.v = *nv;
-        if (value_is_claim(nv) && m->remaining_usec > 0) {
+        if (value_is_claim(nv)) {
                 uint64_t full = lease_acceptor_usec(nv->lease_usec, a->config.rho_ppm);
 
-                e->pub.ea = now + (m->remaining_usec < full ? m->remaining_usec : full);
+                /*
+                 * A rescan repairs a claim by identity only while it is live
+                 * somewhere (an expired one is rewritten FREE), so no remaining
+                 * time means it was lost on the way: count the claim live for
+                 * a full T·(1+ρ), the side that can only delay a takeover.
+                 */
+                if (m->remaining_usec > 0 && m->remaining_usec < full)
+                        full = m->remaining_usec;
+                e->pub.ea = now + full;
         } else
                 e->pub.ea = 0;
 

@@ -646,13 +646,20 @@ static void test_identity_accept_repairs_without_extending_the_lease(void **stat
         assert_int_equal(r->type, MSG_ACCEPTED);
         assert_int_equal(acceptor_lookup(f->a, NAME)->ea, 700 + T_ACC);
 
+        /* A claim repaired without a remaining time counts as live for T·(1+ρ). */
+        v.seq = 7;
+        r = identity(f, 3, v, 0, 800);
+        assert_int_equal(r->type, MSG_ACCEPTED);
+        assert_int_equal(acceptor_lookup(f->a, NAME)->ea, 800 + T_ACC);
+        v.seq = 6;
+
         /* A voter that promised a higher ballot refuses it. */
         r = prepare(f, 3, 9, 800);
         assert_int_equal(r->type, MSG_NACK);
         assert_int_equal(r->reason, NACK_LIVE);
         r = prepare(f, 3, 9, 20 * T);
         assert_int_equal(r->type, MSG_PROMISE);
-        v.seq = 7;
+        v.seq = 8;
         r = identity(f, 3, v, 1000000, 20 * T);
         assert_int_equal(r->type, MSG_NACK);
         assert_int_equal(r->reason, NACK_PROMISED);
