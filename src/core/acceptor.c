@@ -333,6 +333,15 @@ int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, Ac
         return 0;
 }
 
+int acceptor_load_config(Acceptor *a, const VoterConfig *config) {
+        if (!a || !config || voter_config_validate(config) < 0)
+                return -EINVAL;
+        if (a->started)
+                return -EBUSY;
+        a->config = *config;
+        return 0;
+}
+
 const VoterConfig *acceptor_config(const Acceptor *a) {
         assert(a);
         return &a->config;

@@ -78,6 +78,13 @@ int acceptor_start(Acceptor *a, AcceptorStart mode, uint64_t now, ActionList *ou
  * voter set. -ESTALE if its epoch is not newer than the current one.
  */
 int acceptor_set_config(Acceptor *a, const VoterConfig *config, uint64_t now, ActionList *out);
+
+/*
+ * The configuration read back from the store with the acceptor's state, before
+ * acceptor_start(): it replaces the one given at creation, whatever its epoch.
+ * -EBUSY once started.
+ */
+int acceptor_load_config(Acceptor *a, const VoterConfig *config);
 const VoterConfig *acceptor_config(const Acceptor *a);
 
 /*

@@ -73,7 +73,6 @@ int node_set_config(Node *n, const VoterConfig *config, uint64_t now, ActionList
 
 int node_config_load(Node *n, const VoterConfig *installed, const Ballot *bp, const Ballot *ba,
                      const VoterConfig *accepted) {
-        ActionList scratch = ACTION_LIST_NULL;
         int r;
 
         if (!n || !installed || !bp || !ba || !accepted)
@@ -85,17 +84,17 @@ int node_config_load(Node *n, const VoterConfig *installed, const Ballot *bp, co
         if (acceptor_serving(n->acceptor))
                 return -EBUSY;
 
-        if (installed->epoch.n > n->ctx.config.epoch.n) {
-                /* Not started yet: nothing is appended but the config's own actions, dropped here. */
-                r = acceptor_set_config(n->acceptor, installed, 0, &scratch);
-                action_list_done(&scratch);
-                if (r < 0)
-                        return r;
-                n->ctx.config = *installed;
-        } else if (installed->epoch.n < n->ctx.config.epoch.n)
+        /*
+         * What the register chose, as this host wrote it, wins over the
+         * configuration the node was created with (pesd.conf's Peers=) unless
+         * that one is newer.
+         */
+        if (installed->epoch.n < n->ctx.config.epoch.n)
                 return -ESTALE;
-        else if (!epoch_equal(&installed->epoch, &n->ctx.config.epoch))
-                return -EINVAL;
+        r = acceptor_load_config(n->acceptor, installed);
+        if (r < 0)
+                return r;
+        n->ctx.config = *installed;
 
         n->reg.bp = *bp;
         n->reg.ba = *ba;

@@ -60,7 +60,9 @@ int node_set_config(Node *n, const VoterConfig *config, uint64_t now, ActionList
 
 /*
  * The register's durable state read back from the store (the last
- * ACTION_PERSIST_CONFIG), before node_start(); installs .installed as well.
+ * ACTION_PERSIST_CONFIG), before node_start(); installs .installed as well (it
+ * replaces the configuration given to node_new() unless that one has a newer
+ * epoch: -ESTALE). -EBUSY once the acceptor answers.
  */
 int node_config_load(Node *n, const VoterConfig *installed, const Ballot *bp, const Ballot *ba,
                      const VoterConfig *accepted);

@@ -167,6 +167,32 @@ static void test_nack_config_installs_a_newer_configuration(void **state) {
         action_list_done(&out);
 }
 
+static void test_stored_configuration_wins_over_the_one_given_at_creation(void **state) {
+        static const uint16_t v[] = { 1, 2, 3 };
+        VoterConfig peers, stored, later;
+        CoreRng rng = { test_rng_next, &rng_state };
+        Ballot bp = { 4, 2 }, none = {};
+        Node *n;
+
+        /* pesd.conf lists three hosts; the store has the same epoch with a fourth member. */
+        assert_int_equal(voter_config_init(&peers, v, 3), 0);
+        stored = next_with_member(&peers);
+        stored.epoch.n = 1;
+        later = next_with_member(&peers);
+        later.epoch.n = 7;
+
+        assert_int_equal(node_new(1, 1, &peers, &rng, &n), 0);
+        assert_int_equal(node_config_load(n, &stored, &bp, &none, &stored), 0);
+        assert_true(voter_config_is_member(node_config(n), 4));
+        assert_true(voter_config_is_member(acceptor_config(node_acceptor(n)), 4));
+        node_free(n);
+
+        /* A node created with a newer configuration than the stored one refuses it. */
+        assert_int_equal(node_new(1, 1, &later, &rng, &n), 0);
+        assert_int_equal(node_config_load(n, &stored, &bp, &none, &stored), -ESTALE);
+        node_free(n);
+}
+
 static void test_non_member_gets_nack_config(void **state) {
         static const uint16_t v[] = { 1, 2, 3 };
         VoterConfig c;
@@ -588,6 +614,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_register_promises_accepts_and_commits_after_persisting),
                 cmocka_unit_test(test_nack_config_installs_a_newer_configuration),
+                cmocka_unit_test(test_stored_configuration_wins_over_the_one_given_at_creation),
                 cmocka_unit_test(test_non_member_gets_nack_config),
                 cmocka_unit_test(test_add_member_hands_out_the_next_id),
                 cmocka_unit_test(test_remove_member_stops_its_campaign),
