@@ -202,8 +202,21 @@ static int nack_config(Node *n, const PeerMsg *m, uint64_t now, ActionList *out)
         int r;
 
         if (m->config.epoch.n < n->ctx.config.epoch.n && voter_config_is_member(&n->ctx.config, m->from)) {
-                PeerMsg *c = node_send(n, out, m->from, MSG_CFG_COMMIT, 0, false);
+                PeerMsg *c;
 
+                /* A round to many names gets as many refusals: one push does for all. */
+                for (unsigned i = 0; i < NODE_PUSHES_MAX; i++)
+                        if (n->pushed[i].host == m->from && n->pushed[i].epoch == n->ctx.config.epoch.n &&
+                            now < n->pushed[i].at + NODE_PUSH_INTERVAL_USEC)
+                                return 0;
+                n->pushed[n->next_push] = (typeof(n->pushed[0])) {
+                        .host = m->from,
+                        .epoch = n->ctx.config.epoch.n,
+                        .at = now,
+                };
+                n->next_push = (n->next_push + 1) % NODE_PUSHES_MAX;
+
+                c = node_send(n, out, m->from, MSG_CFG_COMMIT, 0, false);
                 if (!c)
                         return -ENOMEM;
                 c->config = n->ctx.config;
