@@ -106,7 +106,7 @@ int main(int argc, char *argv[]) {
         uint64_t ratio_seed = 0;
         uint64_t ignored = 0;
         uint64_t tenures = 0, crashes = 0, wipes = 0, partitions = 0, moves = 0, fences = 0, messages = 0;
-        uint64_t changes = 0, change_errors = 0, installs = 0, epochs = 0, identities = 0, frees = 0;
+        uint64_t changes = 0, change_errors = 0, installs = 0, epochs = 0, identities = 0, frees = 0, replacements = 0;
         unsigned max_voters = 0;
         char worst_name[32] = "";
         const char *expect = NULL;
@@ -229,6 +229,7 @@ int main(int argc, char *argv[]) {
                 messages += res.messages;
                 changes += res.voter_changes;
                 identities += res.identity_accepts;
+                replacements += res.replacements;
                 frees += res.rescan_frees;
                 change_errors += res.voter_change_errors;
                 installs += res.installs;
@@ -290,6 +291,8 @@ int main(int argc, char *argv[]) {
         if (p.reconf)
                 printf("pes-sim: voter changes: %" PRIu64 " completed, %" PRIu64 " ended with an error (resumed later), %" PRIu64 " epochs chosen, %" PRIu64 " installs, up to %u voters\n",
                        changes, change_errors, epochs, installs, max_voters);
+        if (p.reconf)
+                printf("pes-sim: %" PRIu64 " removals of a voter that was down started (replacements)\n", replacements);
         if (p.reconf)
                 printf("pes-sim: rescans sent %" PRIu64 " identity ACCEPTs and %" PRIu64 " ACCEPTs of FREE over expired claims\n",
                        identities, frees);

@@ -1497,6 +1497,8 @@ static int inject_reconf(Sim *s) {
                 if (k == 0)
                         return 0;
                 x = pick[sim_rng_below(&s->rng, k)];
+                if (kind == CHANGE_REMOVE_VOTER && down > 0)
+                        s->res->replacements++;
         }
 
         tr = sim_trace_add(s, TRACE_FAULT, FAULT_RECONF, n->host, -1);

@@ -100,6 +100,7 @@ typedef struct SimResult {
         unsigned max_voters;
         uint64_t last_epoch;
         uint64_t identity_accepts; /* ACCEPTs of a rescan's identity rounds sent */
+        uint64_t replacements;     /* removals of a voter that was down, started */
         uint64_t rescan_frees;     /* ACCEPTs of FREE over an expired claim, by a rescan */
 } SimResult;
 
