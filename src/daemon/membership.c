@@ -792,6 +792,8 @@ static int on_join_restart(sd_event_source *s, void *userdata) {
 
         op->restart = sd_event_source_disable_unref(op->restart);
         id = op->join_id;
+        /* Its requests carry the old cluster's id; a later leave makes a new one. */
+        m->join_client = http_client_free(m->join_client);
         r = manager_restart(m);
         if (r < 0) {
                 op_finish(m, r, PES_HOST_NONE, "Joined the cluster as id %u, but restarting pesd's state failed: %s.", id,

@@ -5,7 +5,8 @@
 # wrong key is refused with a clear error; with the right key it learns the
 # configuration and the other hosts, keeps its membership across a restart, and
 # holds a name like any host. `pesctl leave` on it hands the name over at once
-# (well within a lease), and it stays up as a non-member.
+# (well within a lease), and it stays up as a non-member. It can leave and join
+# again right away.
 source "$(dirname "$0")/lib.sh"
 
 MAX_LEASE=3s start_cluster 3
@@ -67,6 +68,22 @@ me = d[\"n1\"][\"epoch\"]
 assert me >= 2 and d[\"n4\"][\"role\"] == \"candidate\" and d[\"n4\"][\"epoch\"] == me, d'" ||
         fail "n1's /v1/nodes does not show n4 under the new epoch: $(curl -s "http://127.0.0.1:$((BASE_PORT + 1))/v1/nodes")"
 log "n4 joined: every host lists $want"
+
+# Straight out and in again, from the same process: the leave's request carries
+# the id of the cluster it joined, not the one it came from.
+out=$(pesctl_on 4 leave 2>&1) || fail "leave right after the join failed: $out"
+for i in 1 2 3; do
+        wait_for 10 bash -c "[[ \"\$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") '$PESCTL' --no-pager nodes --json=short |
+                python3 -c 'import json,sys; print(\" \".join(sorted(n[\"node\"] for n in json.load(sys.stdin))))')\" == 'n1 n2 n3' ]]" ||
+                fail "n$i still lists n4 after it left"
+done
+out=$(pesctl_on 4 join "127.0.0.1:$((BASE_PORT + 3))" 2>&1) || fail "joining again failed: $out"
+for i in 1 2 3 4; do
+        wait_for 10 bash -c "[[ \"\$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of "$i") '$PESCTL' --no-pager nodes --json=short |
+                python3 -c 'import json,sys; print(\" \".join(sorted(n[\"node\"] + \":\" + n[\"role\"] for n in json.load(sys.stdin))))')\" == '$want' ]]" ||
+                fail "n$i lists '$(member_names "$i")' after n4 joined again"
+done
+log "n4 left and joined again: $out"
 
 # A restart keeps the membership.
 kill -TERM "$(cat "$TD/n4/pesd.pid")"

@@ -77,4 +77,11 @@ for i in 1 2 3 4; do
 done
 check_ticks
 log "n4 joined again as id 5"
+
+# And leaves again from the same process: its requests now carry the new cluster's id.
+out=$(pesctl_on 4 leave 2>&1) || fail "n4 could not leave after joining again: $out"
+wait_for 10 bash -c "[[ \"\$(DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) '$PESCTL' --no-pager nodes --json=short |
+        python3 -c 'import json,sys; print(\" \".join(sorted(n[\"node\"] for n in json.load(sys.stdin))))')\" == 'n1 n2 n3' ]]" ||
+        fail "n1 lists '$(member_names 1)' after n4 left again"
+log "n4 left again"
 log "PASS"
