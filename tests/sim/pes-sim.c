@@ -39,6 +39,8 @@ static void help(void) {
                "                         drives resumed or rolled back; no lost disks\n"
                "  --reconf-wipes         the same with lost disks (a wiped host boots with\n"
                "                         the cluster's newest configuration)\n"
+               "  --calm                 no faults: releases, moves (and voter changes);\n"
+               "                         I5 then says no holder ever loses its lease\n"
                "  --help                 this text\n",
                STEPS_DEFAULT, TRACE_LINES_DEFAULT);
 }
@@ -79,6 +81,7 @@ int main(int argc, char *argv[]) {
                 ARG_IGNORE,
                 ARG_RECONF,
                 ARG_RECONF_WIPES,
+                ARG_CALM,
                 ARG_HELP,
         };
         static const struct option options[] = {
@@ -96,6 +99,7 @@ int main(int argc, char *argv[]) {
                 { "ignore", required_argument, NULL, ARG_IGNORE },
                 { "reconf", no_argument, NULL, ARG_RECONF },
                 { "reconf-wipes", no_argument, NULL, ARG_RECONF_WIPES },
+                { "calm", no_argument, NULL, ARG_CALM },
                 { "help", no_argument, NULL, ARG_HELP },
                 {}
         };
@@ -169,6 +173,9 @@ int main(int argc, char *argv[]) {
                 case ARG_RECONF_WIPES:
                         p.reconf = true;
                         p.reconf_wipes = true;
+                        break;
+                case ARG_CALM:
+                        p.calm_only = true;
                         break;
                 case ARG_STORE:
                         if (strcmp(optarg, "serial") == 0)

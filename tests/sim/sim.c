@@ -1547,6 +1547,12 @@ static int inject(Sim *s) {
 static int phase_change(Sim *s) {
         int r;
 
+        if (s->calm && s->p.calm_only) {
+                /* No faults at all: the operator's workload and voter changes only. */
+                sim_check_calm_ends(s);
+                sim_check_calm_begins(s);
+                return schedule(s, s->now + sim_rng_range(&s->rng, CALM_MIN, CALM_MAX), EV_PHASE, 0, -1, 0);
+        }
         if (s->calm) {
                 sim_check_calm_ends(s);
                 s->calm = false;

@@ -52,6 +52,11 @@ typedef struct SimParams {
          */
         bool reconf;
         bool reconf_wipes; /* with --reconf, disks are wiped too */
+        /*
+         * No fault phases: releases, moves and voter changes on a healthy cluster,
+         * where I5 says that no holder ever loses its lease (no unit interrupted).
+         */
+        bool calm_only;
         FILE *log;               /* where traces and reports go (stderr if NULL) */
 } SimParams;
 
