@@ -129,7 +129,9 @@ static int get_metrics(HttpServer *s, const char *path, char **ret_body, size_t 
 /*
  * GET /v1/units/UNIT: this host's view of a unit it supervises. 200 only while
  * the unit runs here under a tenure (a moving host polls it to know the unit is
- * active on its new owner), 503 otherwise, 404 if it is not supervised here.
+ * active on its new owner), 503 otherwise, 404 if it is not supervised here. A
+ * name a bus client waits for here answers 503 too: a leaving host may hand it
+ * to this host rather than release it and let the waiters race.
  */
 static int get_unit(HttpServer *s, const char *path, char **ret_body, size_t *ret_size,
                     const char **ret_content_type, void *userdata) {
@@ -138,6 +140,11 @@ static int get_unit(HttpServer *s, const char *path, char **ret_body, size_t *re
         Supervised *u = unit[0] && !strchr(unit, '/') ? supervise_find(m, unit) : NULL;
         int r;
 
+        if (!u && unit[0] && !strchr(unit, '/') && manager_client_waits(m, unit)) {
+                r = dump(json_pack("{s:s, s:s}", "unit", unit, "phase", "client-waiting"), ret_body, ret_size,
+                         ret_content_type);
+                return r < 0 ? r : 503;
+        }
         if (!u) {
                 r = dump(json_pack("{s:s, s:s}", "error", "not supervised here", "unit", unit), ret_body, ret_size,
                          ret_content_type);

@@ -253,6 +253,10 @@ static void hold_remove(Manager *m, BusHold *h) {
         free(h);
 }
 
+bool manager_client_waits(Manager *m, const char *name) {
+        return hold_waiting(m, name) != NULL;
+}
+
 int manager_acquire_for_client(Manager *m, const char *name, sd_bus_message *call) {
         const char *client = sd_bus_message_get_sender(call);
         uint64_t now = manager_now(m);

@@ -142,6 +142,8 @@ int manager_lookup_quorum(Manager *m, const char *name, sd_bus_message *call);
 int manager_acquire_for_client(Manager *m, const char *name, sd_bus_message *call);
 int manager_release_for_client(Manager *m, const char *name, const char *client);
 void manager_client_gone(Manager *m, const char *client);
+/* Whether a bus client here waits for name (it would take the name in a handoff). */
+bool manager_client_waits(Manager *m, const char *name);
 
 /*
  * Membership changes (DESIGN.md "Membership"). Each starts an operation and

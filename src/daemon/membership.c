@@ -1032,7 +1032,7 @@ static void leave_hand_off(Manager *m) {
                                 (void) node_release(m->node, name, now, &m->actions);
                         continue;
                 }
-                to = supervise_find(m, name) ? handoff_target(m, name) : PES_HOST_NONE;
+                to = handoff_target(m, name);
                 if (to != PES_HOST_NONE && node_move(m->node, name, to, now, &m->actions) >= 0)
                         log_info("Leaving: handing %s to %s.", name, manager_host_name(m, to));
                 else {
@@ -1049,7 +1049,7 @@ static void on_leave_probe(HttpClient *c, uint16_t peer, const HttpClientResult 
 
         if (!op || op->serial != ctx->serial || ctx->index >= op->n_probes)
                 return;
-        /* 503: supervised there and not running: it can take the name. */
+        /* 503: supervised there and not running, or a bus client waits there: it can take the name. */
         op->probes[ctx->index].eligible = result->error == -EIO && result->http_status == 503;
         if (--op->probes_pending > 0)
                 return;
@@ -1076,7 +1076,7 @@ static void leave_probe(Manager *m) {
                 Guard *g = node_guard_at(m->node, i);
                 const char *name = guard_name(g);
 
-                if (!guard_lease_valid(g, now) || !supervise_find(m, name) || !url_safe(name))
+                if (!guard_lease_valid(g, now) || !url_safe(name))
                         continue;
                 for (size_t j = 0; j < peers_count(m->peers); j++) {
                         Peer *p = peers_at(m->peers, j);

@@ -119,13 +119,13 @@ for j in 1 2 3 4; do
 done
 log "n4 holds demo; n2 waits for it"
 
-# Leave: the name goes to n2 without waiting out the lease (3 s).
+# Leave: the name is handed to n2, where a client waits for it: at once, not after a lease (3 s).
 lines=$(tick_lines)
 t0=$(date +%s%N)
 out=$(pesctl_on 4 leave 2>&1) || fail "leave failed: $out"
 wait_for 10 bash -c "tail -n +$((lines + 1)) '$TD/ticks.log' | grep -q '^n2 '" || fail "n2 did not take the name"
 ms=$((($(date +%s%N) - t0) / 1000000))
-((ms < 3000)) || fail "the name moved only after $ms ms, a whole lease"
+((ms < 1000)) || fail "the name moved only after $ms ms"
 check_ticks
 log "n4 left; n2 holds demo $ms ms after the leave began"
 
