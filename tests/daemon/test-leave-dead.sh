@@ -16,6 +16,10 @@ wait_for 10 bash -c "DBUS_SYSTEM_BUS_ADDRESS=$(bus_of 1) '$PESCTL' --no-pager no
         python3 -c 'import json,sys; sys.exit(0 if any(n[\"node\"] == \"n4\" and n[\"state\"] == \"alive\" for n in json.load(sys.stdin)) else 1)'" ||
         fail "n1 never saw n4 alive"
 
+# A member of a cluster with other hosts cannot join another.
+out=$(pesctl_on 1 join "127.0.0.1:$((BASE_PORT + 2))" 2>&1) && fail "a member joined again: $out"
+grep -q "already part of cluster daemon-test" <<< "$out" || fail "unclear refusal of a member's join: $out"
+
 # Another host calling itself n4 cannot join while n4 is alive.
 mkdir -p "$TD/n5"
 cat > "$TD/n5/pesd.conf" <<CONF
