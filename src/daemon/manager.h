@@ -148,7 +148,8 @@ bool manager_client_waits(Manager *m, const char *name);
 /*
  * Membership changes (DESIGN.md "Membership"). Each starts an operation and
  * returns 0, or a negative errno at once (with *error, if not NULL, set to a
- * message for the operator). done runs exactly once when the operation ends:
+ * message for the operator). After a 0 return, done runs exactly once when the
+ * operation ends (never after a negative return):
  * error 0 or a negative errno, host the host concerned (for manager_join(): the
  * id this host got), message NULL or a sentence for the operator.
  */

@@ -1251,7 +1251,10 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
                 m->op = op;
                 log_info("Leaving cluster %s: handing off or releasing every name held here.", m->cluster_name ?: "(unnamed)");
                 leave_probe(m);
-                return manager_flush(m);
+                /* The operation is registered: done runs once it ends, so no error
+                 * may be returned from here on (a failed flush is the manager's). */
+                (void) manager_flush(m);
+                return 0;
         }
 
         /* Only a host found dead (no answer for 3H) is removed from elsewhere; one
@@ -1275,7 +1278,8 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
         op->change_started = true;
         m->op = op;
         log_info("Removing %s (%s) from the members.", name, p ? peer_state_to_string(p->state) : "not heard from");
-        return manager_flush(m);
+        (void) manager_flush(m);
+        return 0;
 }
 
 /* ---- voters ---- */
@@ -1332,5 +1336,6 @@ int manager_voter_change(Manager *m, ConfigChangeKind kind, uint16_t host, Manag
                  kind == CHANGE_ADD_VOTER ? "adding" : kind == CHANGE_REMOVE_VOTER ? "removing" :
                  kind == CHANGE_RESUME ? "resuming the change in flight" : "rolling back the change in flight",
                  host ? name : "");
-        return manager_flush(m);
+        (void) manager_flush(m);
+        return 0;
 }

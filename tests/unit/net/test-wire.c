@@ -347,7 +347,7 @@ static void test_encode_refuses_what_cannot_travel(void **state) {
 #define GOOD PREP("{\"counter\":3,\"host\":2}")
 #define ONE(m) "{" HDR ",\"msgs\":[" m "]}"
 #define VAL(kind) "{\"ba\":{\"counter\":1,\"host\":1},\"seq\":1,\"kind\":" kind ",\"holder\":1,\"token\":65537,\"lease_usec\":3000000}"
-#define ACC(value) "{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" value ",\"identity\":false}"
+#define ACC(value) "{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" value ",\"remaining_usec\":0,\"identity\":false}"
 #define CFGM(voters, members) "{\"type\":\"nack-config\",\"round\":1,\"name\":\"a\",\"config\":{\"epoch\":{\"n\":1,\"hash\":\"0000000000000001\"}," \
             "\"phase\":\"stable\",\"changing\":0,\"adding\":false,\"rescanned\":true,\"voters\":" voters ",\"members\":" members \
             ",\"next_id\":4,\"rho_ppm\":1000,\"delta_usec\":1,\"lease_max_usec\":1}}"
@@ -401,7 +401,7 @@ static const struct {
         { ONE(CFGM("[1]", "[1,1]")), -EBADMSG, "msgs[0].config.members[1]: not above" },
         { ONE(CFGM("[1]", "[0]")), -EBADMSG, "msgs[0].config.members[0]: 0 is out of range" },
         { ONE(CFGM("[1]", "3")), -EBADMSG, "msgs[0].config.members: expected array" },
-        { ONE("{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" VAL("\"lease\"") "}"),
+        { ONE("{\"type\":\"accept\",\"round\":1,\"name\":\"a.service\",\"ballot\":{\"counter\":1,\"host\":1},\"value\":" VAL("\"lease\"") ",\"remaining_usec\":0}"),
           -EBADMSG, "msgs[0].identity: missing field" },
         { ONE("{\"type\":\"cfg-prepare\",\"round\":1,\"name\":\"\",\"ballot\":{\"counter\":1,\"host\":1}}"), -EBADMSG,
           "msgs[0].name: unknown field" },
