@@ -620,10 +620,10 @@ static int method_join(sd_bus_message *msg, void *userdata, sd_bus_error *error)
         return membership_start(m, msg, OP_JOIN, PES_HOST_NONE, address, error);
 }
 
-static int method_leave(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        Manager *m = userdata;
+/* Leave, AddVoter, RemoveVoter: one host name ("" is this host for Leave only). */
+static int host_method(sd_bus_message *msg, Manager *m, MembershipOp op, sd_bus_error *error) {
         const char *host;
-        uint16_t id;
+        uint16_t id = PES_HOST_NONE;
         int r;
 
         r = check_privileged(msg, error);
@@ -632,35 +632,22 @@ static int method_leave(sd_bus_message *msg, void *userdata, sd_bus_error *error
         r = sd_bus_message_read(msg, "s", &host);
         if (r < 0)
                 return r;
-        r = resolve_host(m, host, true, &id, error);
+        r = resolve_host(m, host, op == OP_LEAVE, &id, error);
         if (r != 0)
                 return r;
-        return membership_start(m, msg, OP_LEAVE, id, host[0] ? host : manager_host_name(m, id), error);
+        return membership_start(m, msg, op, id, host[0] ? host : manager_host_name(m, id), error);
 }
 
-static int voter_method(sd_bus_message *msg, Manager *m, MembershipOp op, sd_bus_error *error) {
-        const char *host;
-        uint16_t id;
-        int r;
-
-        r = check_privileged(msg, error);
-        if (r != 0)
-                return r;
-        r = sd_bus_message_read(msg, "s", &host);
-        if (r < 0)
-                return r;
-        r = resolve_host(m, host, false, &id, error);
-        if (r != 0)
-                return r;
-        return membership_start(m, msg, op, id, host, error);
+static int method_leave(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
+        return host_method(msg, userdata, OP_LEAVE, error);
 }
 
 static int method_add_voter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return voter_method(msg, userdata, OP_ADD_VOTER, error);
+        return host_method(msg, userdata, OP_ADD_VOTER, error);
 }
 
 static int method_remove_voter(sd_bus_message *msg, void *userdata, sd_bus_error *error) {
-        return voter_method(msg, userdata, OP_REMOVE_VOTER, error);
+        return host_method(msg, userdata, OP_REMOVE_VOTER, error);
 }
 
 static int method_resume_voter_change(sd_bus_message *msg, void *userdata, sd_bus_error *error) {

@@ -5,8 +5,10 @@
 source "$(dirname "${BASH_SOURCE[0]}")/pes.sh"
 
 pes_setup s9 4 pes-tick.service
-# h4 is not one of the cluster: stop it, give it its own key and pretend to be h3.
+# h4 is not one of the cluster: stop it, wipe its state (a stored identity wins
+# over pesd.conf), give it its own key and pretend to be h3.
 rig_exec h4 systemctl stop pesd.service
+rig_exec h4 bash -c 'rm -rf /var/lib/pes/*'
 owner=$(pes_wait_owner pes-tick.service)
 etc=$(rig_host_dir h4)/etc-pes
 python3 -c 'import os; print(os.urandom(32).hex())' >"$etc/cluster.key"
