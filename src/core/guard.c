@@ -576,7 +576,35 @@ static void wait_live(Guard *g, uint64_t now) {
         g->waiting_live = true;
 }
 
+/*
+ * Whether every live claim of another host the round saw is over, by what else it
+ * saw. FINDINGS.md F2: a value accepted at a higher ballot was proposed after a
+ * prepare quorum found no live claim of another host, so a live claim below the
+ * top ballot is over. And a FREE on top at the claim's own ballot is its holder's
+ * release (values of one ballot come from its proposer alone, which writes FREE
+ * only after its unit stopped, and never a LEASE after a FREE at that ballot): a
+ * voter that is late with the FREE still counts the lease, but it is over. A claim
+ * at the top ballot never is otherwise.
+ */
+static bool live_claim_released(const Round *rd) {
+        return rd->saw_live && rd->have_top && rd->top.kind == VALUE_FREE &&
+                ballot_compare(&rd->top.ba, &rd->live_ba) == 0;
+}
+
+static bool live_claims_over(const Round *rd) {
+        if (!rd->saw_live || !rd->have_top)
+                return false;
+        return ballot_compare(&rd->top.ba, &rd->live_ba) > 0 || live_claim_released(rd);
+}
+
 static int finish_read(Guard *g, uint64_t now, ActionList *out) {
+        /*
+         * Only a release lets a READ go on past a live claim: a claim below a
+         * higher ballot may still refuse the PREPARE at the voter that keeps it,
+         * so waiting out its remaining time is quicker than being refused.
+         */
+        if (live_claim_released(&g->round))
+                g->round.saw_live = false;
         note_seen_holder(g);
 
         if (g->round.saw_live) {
@@ -622,12 +650,11 @@ static int finish_prepare(Guard *g, uint64_t now, ActionList *out) {
 
         /*
          * FINDINGS.md F2: a voter that recovered (a lost disk, a new voter) may
-         * keep a claim live that a later ballot already replaced elsewhere. A value
-         * accepted at a higher ballot was proposed after a prepare quorum found no
-         * live claim of another host, so a live claim below the top ballot of the
-         * round is over: it is ignored. A claim at the top ballot never is.
+         * keep a claim live that a later ballot already replaced elsewhere, and a
+         * voter late with a release keeps the released lease live: see
+         * live_claims_over().
          */
-        if (g->round.saw_live && g->round.have_top && ballot_compare(&g->round.top.ba, &g->round.live_ba) > 0)
+        if (live_claims_over(&g->round))
                 g->round.saw_live = false;
         note_seen_holder(g);
 

@@ -181,6 +181,53 @@ static void test_read_showing_live_foreign_lease_waits_its_remaining(void **stat
         assert_int_equal(guard_state(f->g), GUARD_READING);
 }
 
+/*
+ * Voter 2 is late with host 3's release: it still counts host 3's lease live, but
+ * voter 3 already has the FREE that host 3 wrote after it at the same ballot. The
+ * lease is over; the READ does not wait out its remaining time.
+ */
+static void test_read_past_a_lease_its_holder_released(void **state) {
+        Fixture *f = *state;
+        PeerMsg req, r;
+
+        action_list_clear(&f->out);
+        guard_campaign(f->g, f->now, &f->out);
+        req = last_sent(f, MSG_READ, 2);
+        r = reply(f, &req, MSG_READ_REPLY, 2);
+        r.value = test_lease((Ballot) { 4, 3 }, 1, 3, T);
+        r.remaining_usec = 2500000;
+        deliver(f, &r);
+        r = reply(f, &req, MSG_READ_REPLY, 3);
+        r.value = test_lease((Ballot) { 4, 3 }, 2, 3, T);
+        r.value.kind = VALUE_FREE;
+        deliver(f, &r);
+        assert_int_equal(guard_state(f->g), GUARD_WAITING);
+        /* Only the campaign delay of rank 0: U(0, Δ). */
+        assert_true(guard_next_deadline(f->g) < f->now + 100000);
+        tick(f, guard_next_deadline(f->g));
+        assert_int_equal(test_count_sent(&f->out, MSG_PREPARE), 3);
+}
+
+/* The same FREE at a lower ballot than the live lease proves nothing: wait. */
+static void test_read_waits_for_a_lease_above_a_free(void **state) {
+        Fixture *f = *state;
+        PeerMsg req, r;
+
+        action_list_clear(&f->out);
+        guard_campaign(f->g, f->now, &f->out);
+        req = last_sent(f, MSG_READ, 2);
+        r = reply(f, &req, MSG_READ_REPLY, 2);
+        r.value = test_lease((Ballot) { 5, 3 }, 1, 3, T);
+        r.remaining_usec = 2500000;
+        deliver(f, &r);
+        r = reply(f, &req, MSG_READ_REPLY, 3);
+        r.value = test_lease((Ballot) { 4, 3 }, 2, 3, T);
+        r.value.kind = VALUE_FREE;
+        deliver(f, &r);
+        assert_int_equal(guard_state(f->g), GUARD_WAITING);
+        assert_true(guard_next_deadline(f->g) > f->now + 2000000);
+}
+
 static void test_release_seen_locally_ends_the_wait_for_a_live_claim(void **state) {
         Fixture *f = *state;
         PeerMsg req, r;
@@ -810,6 +857,8 @@ int main(void) {
                 T_(test_acquire_reads_waits_rank_then_prepares_and_accepts),
                 T_(test_lease_value_carries_holder_token_and_t),
                 T_(test_read_showing_live_foreign_lease_waits_its_remaining),
+                T_(test_read_past_a_lease_its_holder_released),
+                T_(test_read_waits_for_a_lease_above_a_free),
                 T_(test_release_seen_locally_ends_the_wait_for_a_live_claim),
                 T_(test_release_seen_locally_keeps_a_failure_backoff),
                 T_(test_tenure_does_not_begin_when_quorum_comes_after_hold_minus_stop),
