@@ -43,16 +43,6 @@ typedef struct MemberOp {
         sd_event_source *restart;   /* the rebuild after a join, from its own loop turn */
 } MemberOp;
 
-static bool config_has(const VoterConfig *c, uint16_t id) {
-        for (unsigned i = 0; i < c->n_members && i < PES_MEMBERS_MAX; i++)
-                if (c->members[i] == id)
-                        return true;
-        for (unsigned i = 0; i < c->n_voters && i < PES_VOTERS_MAX; i++)
-                if (c->voters[i] == id)
-                        return true;
-        return false;
-}
-
 static bool cfg_is_voter(const VoterConfig *c, uint16_t id) {
         return voter_config_index(c, id) >= 0;
 }
@@ -150,7 +140,7 @@ static int peer_update(Manager *m, uint16_t id) {
 void membership_learn(Manager *m, const WireHeader *h) {
         /* Entries are taken only for members of the installed configuration: a stranger
          * with the key cannot point a member's traffic elsewhere by naming its id. */
-        if (h->has_node && h->from != m->self && config_has(&m->voters, h->from)) {
+        if (h->has_node && h->from != m->self && voter_config_is_member(&m->voters, h->from)) {
                 WireNode e = h->node;
                 WireNode *old = book_find(m, h->from);
 
@@ -166,7 +156,7 @@ void membership_learn(Manager *m, const WireHeader *h) {
                 const WireNode *e = &h->book[i];
 
                 /* Our own entry is ours to say; a sender's is in its "node" entry. */
-                if (e->id == m->self || e->id == h->from || !config_has(&m->voters, e->id))
+                if (e->id == m->self || e->id == h->from || !voter_config_is_member(&m->voters, e->id))
                         continue;
                 if (book_find(m, e->id))
                         continue;
@@ -340,7 +330,7 @@ int membership_setup(Manager *m) {
         /* Joined hosts keep the book they were given; drop what Peers= added of another cluster. */
         if (m->joined)
                 for (size_t i = m->n_book; i > 0; i--)
-                        if (!config_has(&m->voters, m->book[i - 1].id))
+                        if (!voter_config_is_member(&m->voters, m->book[i - 1].id))
                                 book_remove(m, m->book[i - 1].id);
 
         {
@@ -349,7 +339,7 @@ int membership_setup(Manager *m) {
                 membership_advertised(m, &self);
                 (void) book_put(m, &self);
         }
-        m->member = config_has(&m->voters, m->self);
+        m->member = voter_config_is_member(&m->voters, m->self);
         return 0;
 }
 
@@ -465,7 +455,7 @@ static const char *change_error_text(int error) {
 
 static void answer_change(Manager *m, MemberOp *op, uint16_t id, const VoterConfig *current) {
         bool want_member = op->kind == CHANGE_ADD_MEMBER;
-        const VoterConfig *c = current->epoch.n >= m->voters.epoch.n && config_has(current, id) == want_member ? current
+        const VoterConfig *c = current->epoch.n >= m->voters.epoch.n && voter_config_is_member(current, id) == want_member ? current
                                                                                                            : &m->voters;
         WireHeader h;
         PeerMsg msg = {};
@@ -580,7 +570,7 @@ static void on_installed(Manager *m, const VoterConfig *c) {
         WireHeader h;
 
         m->voters = *c;
-        m->member = config_has(c, m->self);
+        m->member = voter_config_is_member(c, m->self);
         manager_header_fill(m, &h);
         peers_set_header(m->peers, &h);
         log_info("Voter configuration epoch %" PRIu64 " installed: %u voter(s), %u member(s)%s%s.", c->epoch.n,
@@ -593,7 +583,7 @@ static void on_installed(Manager *m, const VoterConfig *c) {
                 char name[WIRE_NODE_NAME_MAX + 1];
                 uint16_t id = p->id;
 
-                if (id == m->self || config_has(c, id))
+                if (id == m->self || voter_config_is_member(c, id))
                         continue;
                 snprintf(name, sizeof name, "%s", p->name);
                 log_info("Host %s (id %u) is no longer a member.", name, id);
@@ -739,7 +729,7 @@ static void on_leave_request(HttpPeerRequest *req, const WireBatch *batch, void 
                 (void) http_peer_request_refuse(req, 503, "pesd is shutting down");
                 return;
         }
-        if (!config_has(&m->voters, h->from)) {
+        if (!voter_config_is_member(&m->voters, h->from)) {
                 (void) http_peer_request_refuse(req, 404, "not a member of this cluster");
                 return;
         }
@@ -850,7 +840,7 @@ static void on_join_reply(HttpClient *c, uint16_t host, const HttpClientResult *
         for (size_t i = 0; i < b->header.n_book; i++)
                 if (strcmp(b->header.book[i].name, m->config.node_name) == 0)
                         id = b->header.book[i].id;
-        if (!cfg || id == PES_HOST_NONE || !config_has(cfg, id) || voter_config_validate(cfg) < 0) {
+        if (!cfg || id == PES_HOST_NONE || !voter_config_is_member(cfg, id) || voter_config_validate(cfg) < 0) {
                 op_finish(m, -EBADMSG, PES_HOST_NONE, "The member at %s answered the join without a configuration "
                           "that names this host.", op->join_address);
                 return;
@@ -1091,8 +1081,7 @@ static void leave_probe(Manager *m) {
                                 goto hand_off;
                         op->probes = np;
                         ctx = calloc(1, sizeof *ctx);
-                        if (!ctx || asprintf(&url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" :
-                                             "http://%s:%u/v1/units/%s", p->address, p->port, name) < 0)
+                        if (!ctx || !(url = supervise_unit_url(p, name)))
                                 goto hand_off;
                         *ctx = (LeaveProbeCtx) { .m = m, .serial = op->serial, .index = op->n_probes };
                         op->probes[op->n_probes] = (LeaveProbe) { .host = p->id };
@@ -1231,7 +1220,7 @@ int manager_leave(Manager *m, uint16_t host, ManagerDoneFunc done, void *userdat
                 set_error(error, "A membership change is in flight on this host already.");
                 return -EBUSY;
         }
-        if (!config_has(&m->voters, host)) {
+        if (!voter_config_is_member(&m->voters, host)) {
                 set_error(error, "%s is not a member of cluster %s.", host == m->self ? "This host" : name,
                           m->cluster_name ?: "(unnamed)");
                 return -ENOENT;
@@ -1300,7 +1289,7 @@ int manager_voter_change(Manager *m, ConfigChangeKind kind, uint16_t host, Manag
                 return -EBUSY;
         }
         if (kind == CHANGE_ADD_VOTER || kind == CHANGE_REMOVE_VOTER) {
-                if (!config_has(&m->voters, host)) {
+                if (!voter_config_is_member(&m->voters, host)) {
                         set_error(error, "%s is not a member of this cluster.", name);
                         return -ENOENT;
                 }

@@ -1156,12 +1156,21 @@ static void on_move_probe(HttpClient *c, uint16_t peer, const HttpClientResult *
                                           USEC_PER_MSEC, on_move_poll, s);
 }
 
+char *supervise_unit_url(const Peer *p, const char *unit) {
+        char *url;
+
+        if (asprintf(&url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" : "http://%s:%u/v1/units/%s",
+                     p->address, p->port, unit) < 0)
+                return NULL;
+        return url;
+}
+
 /* Asks the new owner whether the unit is active there (GET /v1/units/UNIT). */
 static void move_probe(Supervised *s) {
         Manager *m = s->manager;
         Peer *p = peers_find(m->peers, s->moving_to);
         NetError err = {};
-        char url[512];
+        _cleanup_free_ char *url = NULL;
         int r;
 
         if (!p || m->config.tls_ca) {
@@ -1173,8 +1182,11 @@ static void move_probe(Supervised *s) {
                 move_done(s);
                 return;
         }
-        snprintf(url, sizeof url, strchr(p->address, ':') ? "http://[%s]:%u/v1/units/%s" : "http://%s:%u/v1/units/%s",
-                 p->address, p->port, unit_of(s));
+        url = supervise_unit_url(p, unit_of(s));
+        if (!url) {
+                move_done(s);
+                return;
+        }
         r = http_client_probe(m->probe_client, url, USEC_PER_SEC, on_move_probe, s, &err);
         if (r < 0)
                 move_done(s);

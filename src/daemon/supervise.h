@@ -71,6 +71,9 @@ Supervised *supervise_find(Manager *m, const char *unit);
  * host asking who supervises a unit), made when first needed. */
 int supervise_probe_client(Manager *m, NetError *err);
 
+/* http://ADDRESS:PORT/v1/units/UNIT on peer p (its state of a unit), or NULL when out of memory. */
+char *supervise_unit_url(const struct Peer *p, const char *unit);
+
 /* START_UNIT, STOP_UNIT and KILL_UNIT for a supervised unit (the core's actions). */
 void supervise_start(Manager *m, Supervised *s, const Action *a);
 void supervise_stop(Manager *m, Supervised *s, const Action *a);
